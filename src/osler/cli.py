@@ -1,0 +1,223 @@
+"""The `osler` command: each command is a thin call into the library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from osler import config
+from osler.ingest import pipeline
+from osler.ingest.registry import FORMATS
+from osler.models import EVIDENCE_LABELS, EvidenceLevel, IngestSummary
+from osler.store import Store, open_store
+
+app = typer.Typer(
+    help="Osler: cited, guideline-first clinical answers from the medical literature you ingest.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help=f"Data directory (default: ${config.DATA_DIR_ENV} or per-user dir)."
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _store(data_dir: Path | None) -> Store:
+    return open_store(config.data_dir(data_dir))
+
+
+class _RichProgress(pipeline.Progress):
+    """Ingest progress as a rich bar over bytes, with the current file and documents written."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.bar = progress
+        self.task = progress.add_task("ingest", total=None, file="", docs=0)
+
+    def start(self, total_bytes: int, files: int) -> None:
+        self.bar.update(self.task, total=total_bytes or 1)
+
+    def file(self, path: Path) -> None:
+        self.bar.update(self.task, file=path.name)
+
+    def advance(self, done_bytes: int, documents: int) -> None:
+        self.bar.update(self.task, completed=done_bytes, docs=documents)
+
+
+def _print_summary(summary: IngestSummary) -> None:
+    console.print(
+        f"[bold]Ingested[/] {summary.documents:,} new documents, {summary.updated:,} updated, "
+        f"{summary.unchanged:,} unchanged; {summary.passages:,} passages written; "
+        f"{len(summary.skipped):,} skipped; {summary.seconds:.1f} s"
+    )
+    if summary.skipped:
+        table = Table("path", "record", "reason", title="Skipped", title_justify="left")
+        for s in summary.skipped[:50]:
+            table.add_row(escape(s.path), escape(s.record or ""), escape(s.reason))
+        console.print(table)
+        if len(summary.skipped) > 50:
+            console.print(f"... and {len(summary.skipped) - 50:,} more (use --json for all)")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help=f"Force a format ({', '.join(FORMATS)}); default: detect."),
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 if anything was skipped.")
+    ] = False,
+) -> None:
+    """Ingest medical sources (PubMed/PMC XML, MEDLINE, MedQuAD, BioASQ, PubMedQA, local docs)."""
+    if fmt and fmt not in FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    store = _store(data_dir)
+    columns = (
+        TextColumn("[bold]{task.fields[file]}", justify="left"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[docs]:,} docs"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            summary = pipeline.ingest(store, paths, fmt=fmt, progress=_RichProgress(bar))
+    except KeyboardInterrupt:
+        err.print(
+            "[red]Interrupted[/]: batches written so far are kept; the batch in flight was rolled back."
+        )
+        raise typer.Exit(130) from None
+    finally:
+        store.close()
+    if as_json:
+        print(summary.model_dump_json(indent=2))
+    else:
+        _print_summary(summary)
+    written = summary.documents + summary.updated + summary.unchanged
+    if written == 0 or (strict and summary.skipped):
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Show what the store holds: documents and passages by source, type, evidence level, audience."""
+    store = _store(data_dir)
+    data = store.stats()
+    store.close()
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    console.print(
+        f"[bold]{data['documents']:,}[/] documents, [bold]{data['passages']:,}[/] passages "
+        f"in {data['path']} (corpus version {data['corpus_version']})"
+    )
+    if not data["documents"]:
+        console.print("Nothing ingested yet: try [bold]osler ingest ../shared/data[/]")
+        return
+    labels = {level.value: f"{level.value}  {EVIDENCE_LABELS[level]}" for level in EvidenceLevel}
+    for key, title in [
+        ("by_dataset", "Dataset"),
+        ("by_source", "Source"),
+        ("by_source_type", "Source type"),
+        ("by_evidence_level", "Evidence level"),
+        ("by_audience", "Audience"),
+    ]:
+        table = Table(title, "documents", "passages", title_justify="left")
+        for name, counts in data[key].items():
+            table.add_row(
+                labels.get(name, name), f"{counts['documents']:,}", f"{counts['passages']:,}"
+            )
+        console.print(table)
+    console.print(
+        f"Evidence level inferred from text cues for {data['evidence_inferred']:,} documents."
+    )
+
+
+@app.command()
+def remove(
+    ids: Annotated[list[str] | None, typer.Argument(help="Document ids to remove.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Remove every document of this source.")
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Remove documents by id or by source name."""
+    if not ids and not source:
+        raise typer.BadParameter("give document ids or --source")
+    store = _store(data_dir)
+    removed = store.remove(ids=ids or None, source=source)
+    store.close()
+    if as_json:
+        print(json.dumps({"removed": removed}))
+    else:
+        console.print(f"Removed {len(removed):,} documents.")
+    if not removed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(
+    document_id: Annotated[str, typer.Argument(help="A document id, e.g. pubmed:29768149.")],
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show one stored document with its metadata and passages."""
+    store = _store(data_dir)
+    doc = store.get_document(document_id)
+    passages = store.passages(document_id) if doc else []
+    store.close()
+    if doc is None:
+        err.print(f"No document {document_id!r}. `osler stats` shows what is stored.")
+        raise typer.Exit(1)
+    if as_json:
+        data = doc.model_dump(mode="json")
+        data["passages"] = [p.model_dump() for p in passages]
+        print(json.dumps(data, indent=2))
+        return
+    console.print(f"[bold]{escape(doc.title)}[/]", highlight=False)
+    meta = doc.model_dump(exclude={"text", "title"}, exclude_defaults=True)
+    for key, value in meta.items():
+        console.print(f"  [dim]{key}:[/] {escape(str(value))}", highlight=False)
+    for p in passages:
+        console.print(
+            f"\n[cyan]{escape(p.id)}[/] [dim]{escape(p.section)} \\[{p.start}:{p.end}][/]"
+        )
+        console.print(p.text, markup=False, highlight=False)
+
+
+@app.command()
+def formats() -> None:
+    """List the source formats `osler ingest` understands."""
+    table = Table("format", "what")
+    for f in FORMATS.values():
+        table.add_row(f.name, f.description)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Ingest: source formats -> documents and passages in the store."""

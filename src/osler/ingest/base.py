@@ -1,0 +1,50 @@
+"""What every format parser shares: its signature and small helpers for records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from osler.models import ParsedDocument, Skipped
+
+ParseResult = ParsedDocument | Skipped
+#: A parser reads one open binary file and yields documents, or Skipped for bad records.
+Parser = Callable[[BinaryIO, str], Iterator[ParseResult]]
+
+#: A single record (or whole document) larger than this is skipped, not ingested.
+MAX_RECORD_CHARS = 5_000_000
+
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+class BadRecord(ValueError):
+    """A record that cannot be ingested; the message is the reason shown to the user."""
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text (BOM tolerated); BadRecord on other encodings or binary data."""
+    if b"\x00" in data[:4096]:
+        raise BadRecord("binary data (NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRecord(f"not valid UTF-8 at byte {exc.start}") from exc
+
+
+def year_of(value: str | None) -> int | None:
+    """The first plausible four-digit year in a date string."""
+    match = _YEAR.search(value or "")
+    return int(match.group(1)) if match else None
+
+
+def check_size(text: str) -> None:
+    if len(text) > MAX_RECORD_CHARS:
+        raise BadRecord(
+            f"record text too large ({len(text):,} characters; limit {MAX_RECORD_CHARS:,})"
+        )
+
+
+def clean_inline(text: str | None) -> str:
+    """Collapse whitespace of a short field (title, name)."""
+    return " ".join((text or "").split())

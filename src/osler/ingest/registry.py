@@ -1,0 +1,100 @@
+"""Ingest formats by name, and detection of a file's format from its name and first bytes."""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from osler.ingest.base import Parser
+
+
+@dataclass(frozen=True)
+class Format:
+    """One ingestible format: its name, parser location and a description for --help."""
+
+    name: str
+    module: str
+    description: str
+
+    def parser(self) -> Parser:
+        return importlib.import_module(self.module).parse
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in [
+        Format("medquad", "osler.ingest.medquad", "MedQuAD JSONL (one QA pair a line)"),
+        Format("medquad-xml", "osler.ingest.medquad", "MedQuAD original XML (<Document><QAPairs>)"),
+        Format(
+            "pubmed", "osler.ingest.pubmed", "PubMed efetch / MEDLINE baseline XML (.xml, .xml.gz)"
+        ),
+        Format("jats", "osler.ingest.jats", "PMC JATS full-text XML (.nxml, .xml)"),
+        Format("medline", "osler.ingest.medline", "MEDLINE text format (PMID- tagged records)"),
+        Format("bioasq", "osler.ingest.bioasq", "BioASQ Task B gold JSON (snippets by PMID)"),
+        Format("pubmedqa", "osler.ingest.pubmedqa", "PubMedQA JSON (contexts by PMID)"),
+        Format("medicationqa", "osler.ingest.medicationqa", "MedicationQA JSONL"),
+        Format("markdown", "osler.ingest.local", "Markdown with optional YAML front matter"),
+        Format("html", "osler.ingest.local", "HTML page"),
+        Format("text", "osler.ingest.local", "Plain text with optional YAML front matter"),
+    ]
+}
+
+#: File names that document a dataset folder rather than hold sources (skipped in folder walks).
+DOC_FILE = re.compile(
+    r"^(readme|source|license|licence|changelog|copying|notice)(\.[a-z]+)?$", re.I
+)
+
+
+class UnknownFormat(ValueError):
+    """The file's format could not be recognised; the message says why."""
+
+
+def _head(path: Path, size: int = 8192) -> bytes:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        return fh.read(size)
+
+
+def detect(path: Path) -> str:
+    """The format name of a file, from its extension and first bytes; UnknownFormat if none fits."""
+    name = path.name.lower()
+    try:
+        head = _head(path)
+    except (OSError, EOFError) as exc:
+        raise UnknownFormat(f"cannot read file: {exc}") from exc
+    if not head.strip():
+        raise UnknownFormat("empty file")
+    text = head.decode("utf-8", errors="replace")
+    stem = name.removesuffix(".gz")
+    if stem.endswith(".jsonl"):
+        if '"question_type"' in text and '"answer"' in text:
+            return "medquad"
+        if '"Question"' in text and '"Answer"' in text:
+            return "medicationqa"
+        raise UnknownFormat("JSONL file whose records are neither MedQuAD nor MedicationQA")
+    if stem.endswith(".json"):
+        if '"questions"' in text and ('"snippets"' in text or '"body"' in text):
+            return "bioasq"
+        if '"QUESTION"' in text and '"CONTEXTS"' in text:
+            return "pubmedqa"
+        raise UnknownFormat("JSON file that is not BioASQ or PubMedQA (benchmark or label file?)")
+    if stem.endswith((".xml", ".nxml")):
+        if "<PubmedArticleSet" in text or "<PubmedArticle>" in text or "<PubmedBookArticle" in text:
+            return "pubmed"
+        if re.search(r"<(pmc-articleset|article)[\s>]", text) or "JATS" in text:
+            return "jats"
+        if "<QAPairs" in text or ("<Document" in text and "<Focus" in text):
+            return "medquad-xml"
+        raise UnknownFormat("XML that is not PubMed, PMC JATS or MedQuAD")
+    if stem.endswith((".md", ".markdown")):
+        return "markdown"
+    if stem.endswith((".html", ".htm")):
+        return "html"
+    if stem.endswith((".txt", ".text", ".medline", ".nbib")):
+        if re.match(r"\s*PMID-", text):
+            return "medline"
+        return "text"
+    raise UnknownFormat(f"unsupported file type {path.suffix or '(no extension)'!r}")

@@ -1,0 +1,126 @@
+"""The shared vocabulary of Osler: documents, passages and what ingest reports."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class EvidenceLevel(StrEnum):
+    """Evidence levels, highest first; `patient-education` stands apart for consumer pages."""
+
+    GUIDELINE = "1-guideline"
+    SYSTEMATIC_REVIEW = "2-systematic-review"
+    RCT = "3-rct"
+    OBSERVATIONAL = "4-observational"
+    CASE_REPORT = "5-case-report"
+    EXPERT_OPINION = "6-expert-opinion"
+    PATIENT_EDUCATION = "patient-education"
+
+    @property
+    def rank(self) -> int:
+        """1 (strongest) to 6; patient education ranks 7 for professional questions."""
+        return 7 if self is EvidenceLevel.PATIENT_EDUCATION else int(self.value[0])
+
+    @property
+    def label(self) -> str:
+        return EVIDENCE_LABELS[self]
+
+
+EVIDENCE_LABELS: dict[EvidenceLevel, str] = {
+    EvidenceLevel.GUIDELINE: "Guideline / consensus statement",
+    EvidenceLevel.SYSTEMATIC_REVIEW: "Systematic review / meta-analysis",
+    EvidenceLevel.RCT: "Randomized controlled trial",
+    EvidenceLevel.OBSERVATIONAL: "Observational study",
+    EvidenceLevel.CASE_REPORT: "Case report / case series",
+    EvidenceLevel.EXPERT_OPINION: "Narrative review / expert opinion",
+    EvidenceLevel.PATIENT_EDUCATION: "Patient education",
+}
+
+
+class Audience(StrEnum):
+    """Who a document was written for."""
+
+    PROFESSIONAL = "professional"
+    CONSUMER = "consumer"
+
+
+class Section(BaseModel):
+    """A headed piece of a source document, as a parser found it."""
+
+    heading: str = ""
+    text: str
+    atomic: bool = Field(
+        default=False, description="Each line is exactly one passage (e.g. BioASQ gold snippets)"
+    )
+
+
+class Document(BaseModel):
+    """One source document (an article, a consumer health page, a local guideline)."""
+
+    id: str
+    title: str
+    source: str = Field(description='Source name, e.g. "PubMed", "cancer.gov PDQ", "MedlinePlus"')
+    source_type: str = Field(
+        description="What kind of source: journal-article, consumer-health, dataset-snippets, "
+        "local-document, drug-information"
+    )
+    url: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+    doi: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    journal: str | None = None
+    pub_date: str | None = Field(
+        default=None, description="ISO date or partial date (YYYY[-MM[-DD]])"
+    )
+    year: int | None = None
+    publication_types: list[str] = Field(default_factory=list)
+    mesh_terms: list[str] = Field(default_factory=list)
+    audience: Audience = Audience.PROFESSIONAL
+    evidence_level: EvidenceLevel = EvidenceLevel.EXPERT_OPINION
+    evidence_inferred: bool = Field(
+        default=False, description="True when the level was inferred from text cues, not metadata"
+    )
+    evidence_reason: str = ""
+    text: str = Field(default="", description="Full stored text; passages point into it")
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class Passage(BaseModel):
+    """A retrievable span of a document: 1-4 sentences within one section."""
+
+    id: str
+    document_id: str
+    section: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+
+
+class ParsedDocument(BaseModel):
+    """What a format parser hands to the pipeline: metadata plus headed sections."""
+
+    document: Document
+    sections: list[Section]
+
+
+class Skipped(BaseModel):
+    """A file or record that could not be ingested, and why."""
+
+    path: str
+    record: str | None = None
+    reason: str
+
+
+class IngestSummary(BaseModel):
+    """The final report of one ingest run."""
+
+    documents: int = 0
+    passages: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = Field(default_factory=list)
+    seconds: float = 0.0

@@ -1,0 +1,219 @@
+"""The embedded store: one SQLite file in WAL mode. All SQL of Osler lives in this package."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from osler.models import Document, Passage
+from osler.store.migrations import migrate, schema_version
+
+WriteResult = Literal["new", "updated", "unchanged"]
+
+_DOC_COLUMNS = ["id", "title", "source", "source_type", "url", "pmid", "pmcid", "doi", "authors", "journal", "pub_date", "year", "publication_types", "mesh_terms", "audience", "evidence_level", "evidence_inferred", "evidence_reason", "text", "extra"]
+_JSON_COLUMNS = {"authors", "publication_types", "mesh_terms", "extra"}
+
+
+def content_hash(document: Document, passages: list[Passage]) -> str:
+    """A hash of everything stored for a document, so an unchanged re-ingest writes nothing."""
+    h = hashlib.sha256(document.model_dump_json().encode())
+    for p in passages:
+        h.update(f"|{p.section}|{p.start}|{p.end}".encode())
+    return h.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SQLiteStore:
+    """Documents and passages in SQLite; use `transaction()` around writes."""
+
+    FILENAME = "osler.sqlite3"
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=10000")
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit of writes: all of it is committed, or none of it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- writes -------------------------------------------------------------------------
+
+    def write(
+        self, document: Document, passages: list[Passage], origin: str | None = None
+    ) -> WriteResult:
+        """Insert or update one document with its passages (call inside `transaction()`)."""
+        digest = content_hash(document, passages)
+        row = self.db.execute(
+            "SELECT content_hash FROM documents WHERE id = ?", (document.id,)
+        ).fetchone()
+        if row and row["content_hash"] == digest:
+            return "unchanged"
+        values = document.model_dump(mode="json")
+        cols = [*_DOC_COLUMNS, "content_hash", "origin", "ingested_at", "updated_at"]
+        data = [
+            json.dumps(values[c]) if c in _JSON_COLUMNS else values[c] for c in _DOC_COLUMNS
+        ] + [digest, origin, _now(), _now()]
+        if row:
+            self.db.execute("DELETE FROM passages WHERE document_id = ?", (document.id,))
+            sets = ", ".join(f"{c} = ?" for c in cols if c != "ingested_at")
+            self.db.execute(
+                f"UPDATE documents SET {sets} WHERE id = ?",
+                [v for c, v in zip(cols, data, strict=True) if c != "ingested_at"] + [document.id],
+            )
+        else:
+            self.db.execute(
+                f"INSERT INTO documents ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                data,
+            )
+        self.db.executemany(
+            'INSERT INTO passages (id, document_id, section, ordinal, text, start, "end") '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(p.id, p.document_id, p.section, p.ordinal, p.text, p.start, p.end) for p in passages],
+        )
+        self._log(document.id, "upsert")
+        return "updated" if row else "new"
+
+    def remove(self, *, ids: list[str] | None = None, source: str | None = None) -> list[str]:
+        """Delete documents by id and/or by source name; return the ids removed."""
+        targets: list[str] = []
+        if ids:
+            marks = ",".join("?" * len(ids))
+            targets += [
+                r[0]
+                for r in self.db.execute(f"SELECT id FROM documents WHERE id IN ({marks})", ids)
+            ]
+        if source:
+            targets += [
+                r[0]
+                for r in self.db.execute("SELECT id FROM documents WHERE source = ?", (source,))
+            ]
+        targets = sorted(set(targets))
+        with self.transaction():
+            for doc_id in targets:
+                self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+                self._log(doc_id, "delete")
+        return targets
+
+    def _log(self, document_id: str, op: str) -> None:
+        self.db.execute(
+            "INSERT INTO changes (document_id, op, at) VALUES (?, ?, ?)", (document_id, op, _now())
+        )
+
+    # --- reads --------------------------------------------------------------------------
+
+    def get_document(self, document_id: str) -> Document | None:
+        row = self.db.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
+        return _document(row) if row else None
+
+    def get_passage(self, passage_id: str) -> Passage | None:
+        row = self.db.execute("SELECT * FROM passages WHERE id = ?", (passage_id,)).fetchone()
+        return _passage(row) if row else None
+
+    def passages(self, document_id: str) -> list[Passage]:
+        rows = self.db.execute(
+            "SELECT * FROM passages WHERE document_id = ? ORDER BY ordinal", (document_id,)
+        )
+        return [_passage(r) for r in rows]
+
+    def iter_passages(self, batch: int = 5000) -> Iterator[Passage]:
+        """Every passage in storage order, read in batches."""
+        last = 0
+        while True:
+            rows = self.db.execute(
+                "SELECT * FROM passages WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, batch)
+            ).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield _passage(r)
+            last = rows[-1]["rowid"]
+
+    def document_ids(self, source: str | None = None) -> list[str]:
+        if source:
+            return [
+                r[0]
+                for r in self.db.execute("SELECT id FROM documents WHERE source = ?", (source,))
+            ]
+        return [r[0] for r in self.db.execute("SELECT id FROM documents")]
+
+    def corpus_version(self) -> int:
+        """Sequence number of the last change; it grows with every write or removal."""
+        return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+
+    def changes_since(self, seq: int) -> list[tuple[int, str, str]]:
+        rows = self.db.execute(
+            "SELECT seq, document_id, op FROM changes WHERE seq > ? ORDER BY seq", (seq,)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of documents and passages, overall and by source, type, level and audience."""
+        q = self.db.execute
+        per_doc = q(
+            "SELECT COALESCE(json_extract(d.extra, '$.dataset'), '') AS dataset, d.source, d.source_type, d.evidence_level, d.audience, d.evidence_inferred, "
+            "COUNT(p.rowid) AS n FROM documents d LEFT JOIN passages p ON p.document_id = d.id "
+            "GROUP BY d.id"
+        ).fetchall()
+        out: dict[str, Any] = {
+            "documents": len(per_doc),
+            "passages": sum(r["n"] for r in per_doc),
+            "schema_version": schema_version(self.db),
+            "corpus_version": self.corpus_version(),
+            "path": str(self.path),
+        }
+        for key in ("dataset", "source", "source_type", "evidence_level", "audience"):
+            docs: Counter[str] = Counter()
+            passages: Counter[str] = Counter()
+            for r in per_doc:
+                docs[r[key]] += 1
+                passages[r[key]] += r["n"]
+            out[f"by_{key}"] = {
+                k: {"documents": docs[k], "passages": passages[k]} for k in sorted(docs)
+            }
+        out["evidence_inferred"] = sum(r["evidence_inferred"] for r in per_doc)
+        return out
+
+
+def _document(row: sqlite3.Row) -> Document:
+    data = {c: (json.loads(row[c]) if c in _JSON_COLUMNS else row[c]) for c in _DOC_COLUMNS}
+    data["evidence_inferred"] = bool(data["evidence_inferred"])
+    return Document.model_validate(data)
+
+
+def _passage(row: sqlite3.Row) -> Passage:
+    return Passage(
+        id=row["id"],
+        document_id=row["document_id"],
+        section=row["section"],
+        ordinal=row["ordinal"],
+        text=row["text"],
+        start=row["start"],
+        end=row["end"],
+    )

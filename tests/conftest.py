@@ -1,0 +1,66 @@
+"""Shared fixtures: the shared data folder (required), and fresh data dirs under tmp."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from osler.config import shared_data_dir
+from osler.ingest.pipeline import ingest
+from osler.models import IngestSummary
+from osler.store import Store, open_store
+
+SHARED = shared_data_dir()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not (SHARED / "medquad" / "medquad.jsonl").is_file():
+        raise pytest.UsageError(
+            f"The shared medical data is missing at {SHARED}. "
+            "Set OSLER_SHARED_DATA to the folder holding medquad/, pubmedqa/, bioasq/ ..."
+        )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test touches the user's real data dir."""
+    monkeypatch.setenv("OSLER_DATA_DIR", str(tmp_path_factory.mktemp("osler-home")))
+
+
+@pytest.fixture
+def shared() -> Path:
+    return SHARED
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = open_store(tmp_path / "data")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def full_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, IngestSummary]:
+    """All of the shared data ingested once per test session (data dir, summary)."""
+    data_dir = tmp_path_factory.mktemp("full-corpus")
+    s = open_store(data_dir)
+    summary = ingest(s, [SHARED])
+    s.close()
+    return data_dir, summary
+
+
+@pytest.fixture
+def full_store(full_corpus: tuple[Path, IngestSummary]) -> Iterator[Store]:
+    s = open_store(full_corpus[0])
+    yield s
+    s.close()
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    """Environment for running the `osler` command in a subprocess against a data dir."""
+    return {**os.environ, "OSLER_DATA_DIR": str(data_dir), "COLUMNS": "200"}
