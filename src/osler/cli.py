@@ -69,13 +69,18 @@ def _print_summary(summary: IngestSummary) -> None:
         f"{summary.unchanged:,} unchanged; {summary.passages:,} passages written; "
         f"{len(summary.skipped):,} skipped; {summary.seconds:.1f} s"
     )
-    if summary.skipped:
+    docs = [s for s in summary.skipped if s.reason == pipeline.DOC_SKIP]
+    rest = [s for s in summary.skipped if s.reason != pipeline.DOC_SKIP]
+    if docs:
+        console.print(f"{len(docs)} documentation files (README, SOURCE.md ...) not ingested.")
+    if rest:
         table = Table("path", "record", "reason", title="Skipped", title_justify="left")
-        for s in summary.skipped[:50]:
+        table.columns[0].overflow = "fold"
+        for s in rest[:50]:
             table.add_row(escape(s.path), escape(s.record or ""), escape(s.reason))
         console.print(table)
-        if len(summary.skipped) > 50:
-            console.print(f"... and {len(summary.skipped) - 50:,} more (use --json for all)")
+        if len(rest) > 50:
+            console.print(f"... and {len(rest) - 50:,} more (use --json for all)")
 
 
 @app.command()

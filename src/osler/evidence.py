@@ -61,47 +61,65 @@ MESH_LEVELS: dict[str, EvidenceLevel] = {
     "follow-up studies": L.OBSERVATIONAL,
 }
 
-#: Text cues, strongest level first; searched in the title, then in the abstract.
-TEXT_CUES: list[tuple[EvidenceLevel, re.Pattern[str]]] = [
+#: Text cues, strongest level first: (level, cue in a title, cue in an abstract). Abstract cues
+#: must speak of the study itself ("we performed a meta-analysis"), since abstracts often
+#: mention guidelines or reviews in passing.
+TEXT_CUES: list[tuple[EvidenceLevel, re.Pattern[str], re.Pattern[str]]] = [
     (
         L.GUIDELINE,
         re.compile(
-            r"\b(practice guidelines?|clinical guidelines?|consensus (statement|conference|"
-            r"recommendations?)|guidelines? (for|on) the|position statement|recommendations? "
-            r"(of|from) the)\b",
+            r"\b(guidelines?|consensus (statement|conference|recommendations?)|position "
+            r"(statement|paper)|recommendations (for|on))\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b((this|these|present|updated?) (clinical )?(practice )?guidelines?|this consensus|"
+            r"(we|panel|committee|task force) (present|provide|issued?|developed?|make)s? "
+            r"(\w+ ){0,3}(recommendations|guidelines?|consensus))\b",
             re.I,
         ),
     ),
     (
         L.SYSTEMATIC_REVIEW,
-        re.compile(r"\b(systematic(al)? review|meta-?analys[ie]s|pooled analysis)\b", re.I),
+        re.compile(r"\b(systematic(al)? reviews?|meta-?analys[ie]s|pooled analysis)\b", re.I),
+        re.compile(
+            r"\b((we|this|present) (\w+ ){0,3}(systematic(al)?(ly)? review(ed)?|meta-?analys[ie]s)|"
+            r"(systematic(al)? review|meta-?analysis) (of|was (conducted|performed)))\b",
+            re.I,
+        ),
     ),
     (
         L.RCT,
-        re.compile(
+        _RCT := re.compile(
             r"\b(randomi[sz]ed,? (\w+[- ])?(controlled |clinical |comparative )?(trial|study)|"
             r"randomly (assigned|allocated)|double-blind(ed)?,? (randomi[sz]ed|placebo))",
             re.I,
         ),
+        _RCT,
     ),
     (
         L.OBSERVATIONAL,
-        re.compile(
+        _OBS := re.compile(
             r"\b(cohort|case-control|cross-sectional|retrospective(ly)?|prospective(ly)?|"
             r"registry|population-based|longitudinal study|observational|survey)\b",
             re.I,
         ),
+        _OBS,
     ),
     (
         L.CASE_REPORT,
+        re.compile(r"\b(case reports?|case series|a case of|report of (a|an|two|three) cases?)\b", re.I),
         re.compile(
-            r"\b(case reports?|case series|we (report|present|describe) (a|an|the|two|three) "
-            r"(\w+ ){0,3}(case|patient)s?|a \d{1,3}-year-old (man|woman|male|female|boy|girl|"
-            r"patient|child|infant))\b",
+            r"\b(we (report|present|describe) (a|an|the|two|three) (\w+ ){0,3}(case|patient)s?|"
+            r"a \d{1,3}-year-old (man|woman|male|female|boy|girl|patient|child|infant))\b",
             re.I,
         ),
     ),
-    (L.EXPERT_OPINION, re.compile(r"\b(review|overview|editorial|commentary|perspective)\b", re.I)),
+    (
+        L.EXPERT_OPINION,
+        re.compile(r"\b(review|overview|editorial|commentary|perspective)\b", re.I),
+        re.compile(r"\b((this|we) (\w+ ){0,2}review(s|ed)?|in this (article|overview))\b", re.I),
+    ),
 ]
 
 #: Names (lower case) that users may write in front matter for each level.
@@ -158,8 +176,9 @@ def _strongest(
 
 def from_text(title: str, abstract: str = "") -> Assessment | None:
     """Infer a level from title cues, then abstract cues; None when nothing matches."""
-    for where, text in (("title", title), ("abstract", abstract)):
-        for level, pattern in TEXT_CUES:
+    for where, text, which in (("title", title, 1), ("abstract", abstract, 2)):
+        for cue in TEXT_CUES:
+            level, pattern = cue[0], cue[which]
             match = pattern.search(text or "")
             if match:
                 return Assessment(level, True, f"{where} mentions {match.group(0)!r}")

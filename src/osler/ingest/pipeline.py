@@ -21,6 +21,8 @@ from osler.store import Store
 #: Documents written per transaction: a crash loses at most the batch in flight.
 BATCH = 500
 
+DOC_SKIP = "documentation of the dataset folder"
+
 Merge = Callable[[ParsedDocument, ParsedDocument], ParsedDocument]
 
 

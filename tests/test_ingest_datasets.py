@@ -1,0 +1,128 @@
+"""The shared QA datasets ingest with the right documents, sections and evidence levels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from osler.ingest.pipeline import ingest
+from osler.models import Audience, EvidenceLevel
+from osler.store import Store
+
+
+def _lines(path: Path, n: int) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(next(fh)) for _ in range(n)]
+
+
+def test_medquad_one_document_per_page_sections_by_question_type(
+    shared: Path, store: Store, tmp_path: Path
+) -> None:
+    rows = _lines(shared / "medquad" / "medquad.jsonl", 40)
+    sample = tmp_path / "medquad.jsonl"
+    sample.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    summary = ingest(store, [sample])
+    pages = {(r["source"], r["doc_id"]) for r in rows}
+    assert summary.documents == len(pages) and not summary.skipped
+    first = rows[0]
+    doc = store.get_document(f"medquad:{first['source']}:{first['doc_id']}")
+    assert doc is not None
+    assert doc.title == first["focus"]
+    assert doc.url == first["url"]
+    assert doc.source == "cancer.gov PDQ"
+    assert doc.audience is Audience.CONSUMER
+    assert doc.evidence_level is EvidenceLevel.PATIENT_EDUCATION
+    sections = {p.section.split(" › ")[0] for p in store.passages(doc.id)}
+    assert {"Overview", "Symptoms", "Treatment", "Outlook and prognosis"} <= sections
+    # the questions themselves are never stored
+    assert all(r["question"] not in doc.text for r in rows if r["doc_id"] == first["doc_id"])
+
+
+def test_medquad_original_xml_layout(shared: Path, store: Store, tmp_path: Path) -> None:
+    rows = [r for r in _lines(shared / "medquad" / "medquad.jsonl", 20) if r["doc_id"] == "0000001_1"]
+    pairs = "".join(
+        f'<QAPair pid="{r["pair_id"]}"><Question qid="{r["qid"]}" qtype="{r["question_type"]}">'
+        f"{escape(r['question'])}</Question><Answer>{escape(r['answer'])}</Answer></QAPair>"
+        for r in rows
+    )
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Document id="0000001_1" source="CancerGov" '
+        f'url="{rows[0]["url"]}"><Focus>{escape(rows[0]["focus"])}</Focus>'
+        f"<QAPairs>{pairs}</QAPairs></Document>"
+    )
+    path = tmp_path / "0000001_1.xml"
+    path.write_text(xml, encoding="utf-8")
+    summary = ingest(store, [path])
+    assert summary.documents == 1 and not summary.skipped
+    doc = store.get_document("medquad:CancerGov:0000001_1")
+    assert doc is not None and doc.title == rows[0]["focus"]
+    assert rows[-1]["answer"].split("\n")[-1] in doc.text
+
+
+def test_pubmedqa_contexts_become_the_abstract(shared: Path, store: Store) -> None:
+    data = json.loads((shared / "pubmedqa" / "ori_pqal.json").read_text(encoding="utf-8"))
+    summary = ingest(store, [shared / "pubmedqa" / "ori_pqal.json"])
+    assert summary.documents == len(data) == 800
+    pmid, item = next(iter(data.items()))
+    doc = store.get_document(f"pubmedqa:{pmid}")
+    assert doc is not None and doc.pmid == pmid and doc.year == int(item["YEAR"])
+    assert doc.mesh_terms == item["MESHES"]
+    assert item["QUESTION"] not in doc.text
+    for context in item["CONTEXTS"]:
+        assert " ".join(context.split()) in doc.text
+    sections = [p.section for p in store.passages(doc.id)]
+    assert sections[0] == item["LABELS"][0].capitalize() and sections[-1] == "Conclusions"
+    levels = {store.get_document(f"pubmedqa:{k}").evidence_level for k in list(data)[:200]}
+    assert EvidenceLevel.RCT in levels and EvidenceLevel.OBSERVATIONAL in levels
+
+
+def test_bioasq_snippets_merge_by_pmid_across_files(shared: Path, store: Store) -> None:
+    files = sorted((shared / "bioasq" / "Task8BGoldenEnriched").glob("8B[12]_golden.json"))
+    snippets: dict[str, set[str]] = {}
+    titles: dict[str, str] = {}
+    for f in files:
+        for q in json.loads(f.read_text(encoding="utf-8"))["questions"]:
+            for s in q["snippets"]:
+                pmid = s["document"].rstrip("/").rsplit("/", 1)[-1]
+                text = " ".join(s["text"].split())
+                if s["beginSection"] == "title":
+                    titles.setdefault(pmid, text)
+                else:
+                    snippets.setdefault(pmid, set()).add(text)
+    ingest(store, [files[0]])
+    ingest(store, [files[1]])  # a later run merges with what is stored
+    for pmid in list(snippets)[:300]:
+        passages = store.passages(f"bioasq:{pmid}")
+        assert snippets[pmid] <= {p.text for p in passages if p.section == "Abstract"}
+    with_title = next(p for p in titles if p in snippets)
+    doc = store.get_document(f"bioasq:{with_title}")
+    assert doc is not None and doc.title == titles[with_title]
+    again = ingest(store, files)
+    assert again.documents == 0 and again.updated == 0 and again.unchanged > 0
+
+
+def test_medicationqa_rows_with_source_from_url(shared: Path, store: Store) -> None:
+    summary = ingest(store, [shared / "medicationqa" / "medicationqa.jsonl"])
+    assert summary.documents == 690
+    row = _lines(shared / "medicationqa" / "medicationqa.jsonl", 1)[0]
+    doc = store.get_document(f"medicationqa:{row['row']}")
+    assert doc is not None
+    assert doc.url == row["URL"] and doc.source == "MedlinePlus"
+    assert doc.evidence_level is EvidenceLevel.PATIENT_EDUCATION
+    assert row["Question"] not in doc.text
+
+
+def test_whole_shared_folder_ingests_every_dataset(full_corpus, full_store: Store) -> None:
+    _, summary = full_corpus
+    stats = full_store.stats()
+    assert set(stats["by_dataset"]) >= {
+        "medquad", "pubmedqa", "bioasq", "medicationqa", "pubmed", "pmc", "medline"
+    }
+    assert stats["by_dataset"]["medquad"]["documents"] == 5467
+    levels = stats["by_evidence_level"]
+    assert levels["patient-education"]["documents"] >= 5467
+    assert levels["3-rct"]["documents"] > 0 and levels["2-systematic-review"]["documents"] > 0
+    reasons = {s.reason for s in summary.skipped}
+    assert "documentation of the dataset folder" in reasons
+    assert not [s for s in summary.skipped if s.record], summary.skipped[:5]
