@@ -7,6 +7,8 @@ import re
 from osler.ingest.sentences import sentence_spans
 from osler.models import Passage, Section
 
+#: Bump when chunking changes, so that a re-ingest re-cuts stored documents.
+VERSION = 1
 MAX_SENTENCES = 4
 MAX_WORDS = 120
 #: A paragraph shorter than this is merged with the next one in the same passage.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib
 import json
 import time
@@ -115,25 +116,29 @@ def ingest(
     summary = IngestSummary()
     sources = find_sources(paths, fmt, summary.skipped)
     progress.start(sum(s.size for s in sources), len(sources))
-    batch: list[tuple[Document, list[Passage], str]] = []
+    batch: list[tuple[Document, list[Passage], str, str]] = []
     pending: dict[str, tuple[ParsedDocument, str, Merge]] = {}
 
     def flush() -> None:
         if not batch:
             return
         with store.transaction():
-            for document, passages, origin in batch:
-                _write(store, document, passages, origin, summary)
+            for document, passages, origin, digest in batch:
+                _write(store, document, passages, origin, digest, summary)
         batch.clear()
 
     def add(parsed: ParsedDocument, origin: str) -> None:
+        digest = parsed_hash(parsed)
+        if store.stored_hash(parsed.document.id) == digest:
+            summary.unchanged += 1
+            return
         document, passages = prepare(parsed)
         if not passages:
             summary.skipped.append(
                 Skipped(path=origin, record=document.id, reason="no text to index")
             )
             return
-        batch.append((document, passages, origin))
+        batch.append((document, passages, origin, digest))
         if len(batch) >= BATCH:
             flush()
 
@@ -173,10 +178,21 @@ def prepare(parsed: ParsedDocument) -> tuple[Document, list[Passage]]:
     return parsed.document.model_copy(update={"text": text}), passages
 
 
+def parsed_hash(parsed: ParsedDocument) -> str:
+    """Identifies what a parser produced, and how it is chunked, before any chunking is done."""
+    payload = f"{chunking.VERSION}|{parsed.model_dump_json()}"
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
 def _write(
-    store: Store, document: Document, passages: list[Passage], origin: str, summary: IngestSummary
+    store: Store,
+    document: Document,
+    passages: list[Passage],
+    origin: str,
+    digest: str,
+    summary: IngestSummary,
 ) -> None:
-    outcome = store.write(document, passages, origin)
+    outcome = store.write(document, passages, origin, digest)
     if outcome == "unchanged":
         summary.unchanged += 1
         return

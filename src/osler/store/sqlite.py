@@ -17,7 +17,28 @@ from osler.store.migrations import migrate, schema_version
 
 WriteResult = Literal["new", "updated", "unchanged"]
 
-_DOC_COLUMNS = ["id", "title", "source", "source_type", "url", "pmid", "pmcid", "doi", "authors", "journal", "pub_date", "year", "publication_types", "mesh_terms", "audience", "evidence_level", "evidence_inferred", "evidence_reason", "text", "extra"]
+_DOC_COLUMNS = [
+    "id",
+    "title",
+    "source",
+    "source_type",
+    "url",
+    "pmid",
+    "pmcid",
+    "doi",
+    "authors",
+    "journal",
+    "pub_date",
+    "year",
+    "publication_types",
+    "mesh_terms",
+    "audience",
+    "evidence_level",
+    "evidence_inferred",
+    "evidence_reason",
+    "text",
+    "extra",
+]
 _JSON_COLUMNS = {"authors", "publication_types", "mesh_terms", "extra"}
 
 
@@ -65,11 +86,26 @@ class SQLiteStore:
 
     # --- writes -------------------------------------------------------------------------
 
+    def stored_hash(self, document_id: str) -> str | None:
+        """The content hash a document was last written with, or None if it is not stored."""
+        row = self.db.execute(
+            "SELECT content_hash FROM documents WHERE id = ?", (document_id,)
+        ).fetchone()
+        return row[0] if row else None
+
     def write(
-        self, document: Document, passages: list[Passage], origin: str | None = None
+        self,
+        document: Document,
+        passages: list[Passage],
+        origin: str | None = None,
+        digest: str | None = None,
     ) -> WriteResult:
-        """Insert or update one document with its passages (call inside `transaction()`)."""
-        digest = content_hash(document, passages)
+        """Insert or update one document with its passages (call inside `transaction()`).
+
+        `digest` identifies the content (default: a hash of document and passages); a document
+        stored with the same digest is left alone.
+        """
+        digest = digest or content_hash(document, passages)
         row = self.db.execute(
             "SELECT content_hash FROM documents WHERE id = ?", (document.id,)
         ).fetchone()
