@@ -200,7 +200,7 @@ def test_truncated_file_yields_first_record_then_raises(tmp_path: Path) -> None:
         results = pubmed.parse(fh, str(cut))
         first = next(results)
         assert isinstance(first, ParsedDocument) and first.document.pmid == "12091962"
-        with pytest.raises(ValueError, match="XML syntax error after 1 records"):
+        with pytest.raises(ValueError, match="XML syntax error after 1 record:"):
             next(results)
 
 

@@ -108,7 +108,9 @@ TEXT_CUES: list[tuple[EvidenceLevel, re.Pattern[str], re.Pattern[str]]] = [
     ),
     (
         L.CASE_REPORT,
-        re.compile(r"\b(case reports?|case series|a case of|report of (a|an|two|three) cases?)\b", re.I),
+        re.compile(
+            r"\b(case reports?|case series|a case of|report of (a|an|two|three) cases?)\b", re.I
+        ),
         re.compile(
             r"\b(we (report|present|describe) (a|an|the|two|three) (\w+ ){0,3}(case|patient)s?|"
             r"a \d{1,3}-year-old (man|woman|male|female|boy|girl|patient|child|infant))\b",

@@ -124,3 +124,38 @@ class IngestSummary(BaseModel):
     unchanged: int = 0
     skipped: list[Skipped] = Field(default_factory=list)
     seconds: float = 0.0
+
+
+class Query(BaseModel):
+    """A question as retrieval sees it: type, focus, the terms to search, expansions."""
+
+    question: str
+    cleaned: str = Field(description="The question without boilerplate ('what is the ...')")
+    question_type: str
+    yes_no: bool = False
+    focus: str = ""
+    terms: list[str] = Field(default_factory=list)
+    focus_terms: list[str] = Field(default_factory=list)
+    expansions: dict[str, str] = Field(
+        default_factory=dict, description="Abbreviation -> long form (or back) added to the search"
+    )
+
+
+class Hit(BaseModel):
+    """One ranked passage with what the answer and the reference list need."""
+
+    passage_id: str
+    document_id: str
+    title: str
+    section: str
+    text: str
+    score: float
+    source: str
+    source_type: str
+    evidence_level: EvidenceLevel
+    year: int | None = None
+    url: str | None = None
+    audience: Audience = Audience.PROFESSIONAL
+    start: int = 0
+    end: int = 0
+    components: dict[str, float] = Field(default_factory=dict)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from osler.models import ParsedDocument, Skipped
 
@@ -48,3 +49,14 @@ def check_size(text: str) -> None:
 def clean_inline(text: str | None) -> str:
     """Collapse whitespace of a short field (title, name)."""
     return " ".join((text or "").split())
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """One JSONL line as a JSON object; BadRecord (encoding, syntax, shape) otherwise."""
+    try:
+        value = json.loads(decode(raw))
+    except json.JSONDecodeError as exc:
+        raise BadRecord(f"invalid JSON: {exc.msg} (column {exc.colno})") from exc
+    if not isinstance(value, dict):
+        raise BadRecord("line is not a JSON object")
+    return value

@@ -98,7 +98,8 @@ def iter_records(fh: BinaryIO, is_record: Callable[[str, int], bool]) -> Iterato
             if depth == 1 and clear_root and root is not None:
                 root.clear()
     except ET.ParseError as exc:
-        raise ValueError(f"XML syntax error after {count} records: {exc}") from exc
+        noun = "record" if count == 1 else "records"
+        raise ValueError(f"XML syntax error after {count} {noun}: {exc}") from exc
 
 
 def month_number(value: str | None) -> int | None:

@@ -83,7 +83,23 @@ def markdown_sections(body: str) -> tuple[str, list[Section]]:
 class _HTMLText(HTMLParser):
     """Collects title, headings and block text of an HTML page; scripts and styles are dropped."""
 
-    BLOCKS = frozenset(["p", "li", "div", "td", "th", "dd", "dt", "blockquote", "pre", "br", "tr", "section", "article"])
+    BLOCKS = frozenset(
+        [
+            "p",
+            "li",
+            "div",
+            "td",
+            "th",
+            "dd",
+            "dt",
+            "blockquote",
+            "pre",
+            "br",
+            "tr",
+            "section",
+            "article",
+        ]
+    )
     HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
     DROP = frozenset(["script", "style", "noscript", "template", "svg", "head", "nav", "footer"])
 

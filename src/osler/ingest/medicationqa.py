@@ -5,13 +5,12 @@ The consumer's question is not stored; the title names the drug and the page sec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import urlparse
 
 from osler import evidence
-from osler.ingest.base import BadRecord, ParseResult, check_size, clean_inline, decode
+from osler.ingest.base import BadRecord, ParseResult, check_size, clean_inline, json_object
 from osler.models import Audience, Document, ParsedDocument, Section, Skipped
 
 #: Host (suffix) -> (source name, written for consumers?)
@@ -79,9 +78,6 @@ def parse(fh: BinaryIO, path: str) -> Iterator[ParseResult]:
         if not raw.strip():
             continue
         try:
-            rec = json.loads(decode(raw))
-            if not isinstance(rec, dict):
-                raise BadRecord("line is not a JSON object")
-            yield _row(rec)
+            yield _row(json_object(raw))
         except (BadRecord, ValueError) as exc:
             yield Skipped(path=path, record=f"line {n}", reason=str(exc))

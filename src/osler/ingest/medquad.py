@@ -7,14 +7,13 @@ asks, and evaluation must not find it in the index.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from osler import evidence
-from osler.ingest.base import BadRecord, ParseResult, check_size, clean_inline, decode
+from osler.ingest.base import BadRecord, ParseResult, check_size, clean_inline, json_object
 from osler.models import Audience, Document, ParsedDocument, Section, Skipped
 
 SOURCE_NAMES = {
@@ -76,9 +75,7 @@ def _parse_jsonl(fh: BinaryIO, path: str) -> Iterator[ParseResult]:
         if not raw.strip():
             continue
         try:
-            rec = json.loads(decode(raw))
-            if not isinstance(rec, dict):
-                raise BadRecord("line is not a JSON object")
+            rec = json_object(raw)
             answer = str(rec.get("answer") or "").strip()
             if not answer:
                 raise BadRecord("record without answer text")

@@ -48,6 +48,22 @@ DOC_FILE = re.compile(
 )
 
 
+TEXT_SUFFIXES = (
+    ".jsonl",
+    ".json",
+    ".xml",
+    ".nxml",
+    ".md",
+    ".markdown",
+    ".html",
+    ".htm",
+    ".txt",
+    ".text",
+    ".medline",
+    ".nbib",
+)
+
+
 class UnknownFormat(ValueError):
     """The file's format could not be recognised; the message says why."""
 
@@ -67,8 +83,12 @@ def detect(path: Path) -> str:
         raise UnknownFormat(f"cannot read file: {exc}") from exc
     if not head.strip():
         raise UnknownFormat("empty file")
-    text = head.decode("utf-8", errors="replace")
     stem = name.removesuffix(".gz")
+    if not stem.endswith(TEXT_SUFFIXES):
+        raise UnknownFormat(f"unsupported file type {path.suffix or '(no extension)'!r}")
+    if b"\x00" in head:
+        raise UnknownFormat("binary data (NUL bytes), not a text format")
+    text = head.decode("utf-8", errors="replace")
     if stem.endswith(".jsonl"):
         if '"question_type"' in text and '"answer"' in text:
             return "medquad"
