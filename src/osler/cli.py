@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
@@ -20,9 +21,12 @@ from rich.progress import (
 from rich.table import Table
 
 from osler import config
+from osler.index import dense as dense_module
+from osler.index.lexical import LexicalIndex
 from osler.ingest import pipeline
 from osler.ingest.registry import FORMATS
-from osler.models import EVIDENCE_LABELS, EvidenceLevel, IngestSummary
+from osler.models import EVIDENCE_LABELS, EvidenceLevel, Hit, IngestSummary, Query
+from osler.retrieve.search import READERS, Searcher, hit_json, read_questions
 from osler.store import Store, open_store
 
 app = typer.Typer(
@@ -176,6 +180,7 @@ def remove(
         raise typer.BadParameter("give document ids or --source")
     store = _store(data_dir)
     removed = store.remove(ids=ids or None, source=source)
+    _sync_indexes(store, config.data_dir(data_dir), quiet=True)
     store.close()
     if as_json:
         print(json.dumps({"removed": removed}))
@@ -213,6 +218,115 @@ def show(
             f"\n[cyan]{escape(p.id)}[/] [dim]{escape(p.section)} \\[{p.start}:{p.end}][/]"
         )
         console.print(p.text, markup=False, highlight=False)
+
+
+def _sync_indexes(store: Store, root: Path, *, quiet: bool = False, rebuild: bool = False) -> None:
+    """Bring the search indexes up to the store, with a progress bar."""
+    index = LexicalIndex.at(root)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("lexical index", total=None)
+        report = index.sync(
+            store, lambda done, total: bar.update(task, completed=done, total=total), rebuild
+        )
+    if not quiet:
+        what = "rebuilt" if report.rebuilt else "updated"
+        err.print(
+            f"Lexical index {what}: {report.documents:,} documents, {report.passages:,} passages "
+            f"(corpus version {report.seq})."
+        )
+    dense_module.sync_if_enabled(store, root, err, quiet=quiet, rebuild=rebuild)
+
+
+@app.command()
+def index(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild from scratch.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Bring the search indexes up to date with the store (or rebuild them)."""
+    store = _store(data_dir)
+    try:
+        _sync_indexes(store, config.data_dir(data_dir), rebuild=rebuild)
+    finally:
+        store.close()
+
+
+Audience = Annotated[
+    str, typer.Option("--audience", help="Who is reading: clinician, student or patient.")
+]
+
+
+@app.command()
+def search(
+    question: Annotated[str | None, typer.Argument(help="The question.")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many passages.")] = 10,
+    audience: Audience = "clinician",
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the query analysis and score parts.")
+    ] = False,
+    batch: Annotated[
+        Path | None,
+        typer.Option("--batch", help="File of questions (lines, or JSONL with 'question')."),
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Search the evidence: ranked passages with source, evidence level and year."""
+    if not question and not batch:
+        raise typer.BadParameter("give a question or --batch FILE")
+    if audience not in READERS:
+        raise typer.BadParameter(f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
+    searcher = Searcher.open(data_dir)
+    try:
+        if not searcher.documents:
+            err.print(
+                "Nothing is ingested yet: run [bold]osler ingest PATH[/] (e.g. ../shared/data)."
+            )
+            raise typer.Exit(1)
+        if batch:
+            for q in read_questions(batch):
+                hits = searcher.search(q, k=k, audience=audience)
+                print(json.dumps({"question": q, "results": [hit_json(h, explain) for h in hits]}))
+            return
+        assert question is not None
+        hits = searcher.search(question, k=k, audience=audience)
+        query = searcher.analyse(question)
+        if as_json:
+            out: object = [hit_json(h, explain) for h in hits]
+            if explain:
+                out = {"query": query.model_dump(), "results": out}
+            print(json.dumps(out, indent=2))
+            return
+        _print_hits(hits, query if explain else None)
+    finally:
+        searcher.close()
+
+
+def _print_hits(hits: list[Hit], query: Query | None) -> None:
+    if query is not None:
+        console.print(
+            f"[dim]type[/] {query.question_type}{' (yes/no)' if query.yes_no else ''}  "
+            f"[dim]focus[/] {escape(query.focus)}  [dim]terms[/] {escape(' '.join(query.terms))}"
+            + (f"  [dim]expanded[/] {escape(str(query.expansions))}" if query.expansions else "")
+        )
+    if not hits:
+        console.print("No matching passages. Try other words, or check `osler stats`.")
+    for n, h in enumerate(hits, 1):
+        year = f", {h.year}" if h.year else ""
+        console.print(
+            f"[bold]{n}. {escape(h.title)}[/] [dim]({escape(h.source)}{year}; "
+            f"{escape(h.evidence_level.label)}; {escape(h.section)})[/]"
+        )
+        console.print(f"   {escape(h.text)}", highlight=False)
+        if query is not None:
+            parts = "  ".join(f"{k}={v:.3f}" for k, v in h.components.items())
+            console.print(f"   [dim]score {h.score:.3f}: {parts}[/]")
 
 
 @app.command()

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import platformdirs
+from pydantic import BaseModel, ConfigDict, Field
 
 DATA_DIR_ENV = "OSLER_DATA_DIR"
 SHARED_DATA_ENV = "OSLER_SHARED_DATA"
@@ -25,3 +26,23 @@ def shared_data_dir() -> Path:
     if os.environ.get(SHARED_DATA_ENV):
         return Path(os.environ[SHARED_DATA_ENV]).expanduser()
     return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+class RankingWeights(BaseModel):
+    """Every weight of evidence-aware ranking, in one place (each factor lies in [0, 1])."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relevance: float = Field(1.0, description="Fused lexical/dense relevance, normalised to [0, 1]")
+    evidence: float = Field(0.12, description="Evidence level (guideline highest)")
+    recency: float = Field(0.04, description="Publication year, newer higher")
+    authority: float = Field(0.05, description="Source authority (see rank.AUTHORITY)")
+    audience: float = Field(0.10, description="Document audience matches the reader")
+    section: float = Field(0.15, description="Passage section matches the question type")
+    focus: float = Field(0.15, description="Share of the question's focus words in the title")
+    per_document: int = Field(2, description="At most this many passages per document in the top k")
+    duplicate_jaccard: float = Field(
+        0.8, description="Word-shingle overlap above which passages collapse"
+    )
+    candidates: int = Field(200, description="Candidates taken from each index before re-ranking")
+    rrf_k: int = Field(60, description="Reciprocal rank fusion constant")

@@ -191,6 +191,39 @@ class SQLiteStore:
                 yield _passage(r)
             last = rows[-1]["rowid"]
 
+    def iter_documents_passages(self) -> Iterator[tuple[str, list[Passage]]]:
+        """(title, passages) of every document, in storage order: what indexes are built from."""
+        rows = self.db.execute(
+            "SELECT d.title AS title, p.* FROM passages p JOIN documents d ON d.id = p.document_id "
+            "ORDER BY p.rowid"
+        )
+        current: list[Passage] = []
+        title = ""
+        for row in rows:
+            if current and row["document_id"] != current[0].document_id:
+                yield title, current
+                current = []
+            title = row["title"]
+            current.append(_passage(row))
+        if current:
+            yield title, current
+
+    def get_passages(self, passage_ids: list[str]) -> dict[str, Passage]:
+        """Passages by id (unknown ids are left out)."""
+        out: dict[str, Passage] = {}
+        for i in range(0, len(passage_ids), 500):
+            chunk = passage_ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"SELECT * FROM passages WHERE id IN ({marks})", chunk):
+                out[row["id"]] = _passage(row)
+        return out
+
+    def document_summaries(self) -> list[Document]:
+        """Every document's metadata without its text (for ranking and reference lists)."""
+        cols = [c for c in _DOC_COLUMNS if c != "text"]
+        rows = self.db.execute(f"SELECT {', '.join(cols)}, '' AS text FROM documents")
+        return [_document(r) for r in rows]
+
     def document_ids(self, source: str | None = None) -> list[str]:
         if source:
             return [

@@ -1,0 +1,1 @@
+"""Retrieval: question analysis, candidate search, fusion and evidence-aware ranking."""

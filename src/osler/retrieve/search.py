@@ -1,0 +1,144 @@
+"""The searcher: analyse the question, gather candidates, fuse, rank. Opens everything once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Protocol
+
+from osler import config
+from osler.config import RankingWeights
+from osler.index.lexical import LexicalIndex
+from osler.models import Document, Hit, Query
+from osler.retrieve.analyse import analyse
+from osler.retrieve.rank import Candidate, rank
+from osler.store import Store, open_store
+
+READERS = ("clinician", "student", "patient")
+
+
+class NothingIngested(RuntimeError):
+    """The store is empty: there is nothing to search yet."""
+
+    def __init__(self) -> None:
+        super().__init__("Nothing is ingested yet: run `osler ingest PATH` (e.g. ../shared/data).")
+
+
+class UnknownAudience(ValueError):
+    """The audience is not one of clinician, student, patient."""
+
+
+class DenseSearch(Protocol):
+    """What the searcher needs from a dense index."""
+
+    def search(self, text: str, k: int) -> list[tuple[str, float]]: ...
+
+
+def fuse(rankings: list[list[tuple[str, float]]], rrf_k: int) -> dict[str, float]:
+    """Reciprocal rank fusion of several rankings of passage ids."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for position, (pid, _) in enumerate(ranking):
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (rrf_k + position + 1)
+    return scores
+
+
+class Searcher:
+    """Holds the store, the indexes and document metadata; `search` answers many questions."""
+
+    def __init__(
+        self,
+        store: Store,
+        lexical: LexicalIndex,
+        dense: DenseSearch | None = None,
+        weights: RankingWeights | None = None,
+    ) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.dense = dense
+        self.weights = weights or RankingWeights()
+        self.documents: dict[str, Document] = {d.id: d for d in store.document_summaries()}
+
+    @classmethod
+    def open(cls, data_dir: Path | None = None, *, dense: bool = True) -> Searcher:
+        """Open the store and indexes of a data dir, catching the lexical index up if needed."""
+        root = config.data_dir(data_dir)
+        store = open_store(root)
+        lexical = LexicalIndex.at(root)
+        if lexical.seq != store.corpus_version() or not lexical.ready:
+            lexical.sync(store)
+        dense_index = None
+        if dense:
+            from osler.index import dense as dense_module
+
+            dense_index = dense_module.open_if_built(root, store)
+        return cls(store, lexical, dense_index)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def analyse(self, question: str) -> Query:
+        return analyse(question, self.lexical.abbreviations)
+
+    def search(
+        self,
+        question: str,
+        *,
+        k: int = 10,
+        audience: str = "clinician",
+        datasets: set[str] | None = None,
+        use_dense: bool = True,
+    ) -> list[Hit]:
+        """Ranked passages for a question; [] when it holds no searchable words."""
+        if audience not in READERS:
+            raise UnknownAudience(f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
+        if not self.documents:
+            raise NothingIngested()
+        query = self.analyse(question)
+        if not query.terms:
+            return []
+        n = self.weights.candidates
+        lexical = self.lexical.search(query.terms, n, query.focus_terms)
+        dense = self.dense.search(query.cleaned, n) if self.dense and use_dense else []
+        scores = fuse([lexical, dense], self.weights.rrf_k) if dense else dict(lexical)
+        lex, den = dict(lexical), dict(dense)
+        top = max(scores.values(), default=1.0) or 1.0
+        passages = self.store.get_passages(list(scores))
+        candidates = []
+        for pid, score in scores.items():
+            passage = passages.get(pid)
+            doc = self.documents.get(passage.document_id) if passage else None
+            if passage is None or doc is None:
+                continue
+            if datasets and doc.extra.get("dataset") not in datasets:
+                continue
+            candidates.append(
+                Candidate(passage, doc, score / top, lex.get(pid, 0.0), den.get(pid, 0.0))
+            )
+        return rank(candidates, query, audience, self.weights, k)
+
+
+def hit_json(hit: Hit, explain: bool = False) -> dict[str, object]:
+    """A hit as the documented search JSON (score components only with explain)."""
+    keys = ["passage_id", "document_id", "title", "section", "text", "score", "source"]
+    out: dict[str, object] = {key: getattr(hit, key) for key in keys}
+    out.update(evidence_level=hit.evidence_level.value, year=hit.year, url=hit.url)
+    if explain:
+        out["components"] = hit.components
+    return out
+
+
+def read_questions(path: Path) -> list[str]:
+    """Questions from a file: one a line, or JSONL objects with a "question" field."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            value = json.loads(line).get("question")
+            if isinstance(value, str) and value.strip():
+                out.append(value.strip())
+        else:
+            out.append(line)
+    return out
