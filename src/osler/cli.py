@@ -115,6 +115,7 @@ def ingest(
     try:
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
             summary = pipeline.ingest(store, paths, fmt=fmt, progress=_RichProgress(bar))
+        _sync_indexes(store, config.data_dir(data_dir), quiet=as_json)
     except KeyboardInterrupt:
         err.print(
             "[red]Interrupted[/]: batches written so far are kept; the batch in flight was rolled back."

@@ -1,0 +1,171 @@
+"""Retrieval: question analysis, the lexical index kept in step, ranking, bad questions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import cli_env
+
+from osler.index.lexical import LexicalIndex
+from osler.ingest.pipeline import ingest
+from osler.models import Audience
+from osler.retrieve.analyse import analyse
+from osler.retrieve.search import NothingIngested, Searcher, UnknownAudience
+from osler.store import Store, open_store
+
+#: MedQuAD's own question types -> Osler's.
+MEDQUAD_TYPES = {
+    "treatment": "treatment",
+    "symptoms": "symptoms",
+    "exams and tests": "diagnosis",
+    "outlook": "prognosis",
+    "susceptibility": "risk",
+    "prevention": "prevention",
+    "causes": "causes",
+    "genetic changes": "genetics",
+    "inheritance": "genetics",
+    "frequency": "frequency",
+    "information": "definition",
+}
+
+
+@pytest.fixture(scope="module")
+def searcher(full_corpus) -> Searcher:
+    s = Searcher.open(full_corpus[0], dense=False)
+    yield s
+    s.close()
+
+
+def test_question_types_on_real_medquad_questions(shared: Path) -> None:
+    with open(shared / "medquad" / "medquad.jsonl", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for row in rows:
+        expected = MEDQUAD_TYPES.get(row["question_type"])
+        if expected:
+            total[expected] += 1
+            right[expected] += analyse(row["question"]).question_type == expected
+    for qtype, n in total.items():
+        assert right[qtype] / n >= 0.9, (qtype, right[qtype], n)
+
+
+def test_boilerplate_removed_and_focus_found() -> None:
+    q = analyse("What is the recommended treatment for liver metastases from gallbladder cancer?")
+    assert q.question_type == "treatment"
+    assert q.cleaned == "treatment for liver metastases from gallbladder cancer"
+    assert q.focus == "liver metastases gallbladder cancer"
+    assert "what" not in q.terms and "recommended" not in q.terms
+    assert analyse("Is Alström syndrome inherited?").focus == "Alström syndrome"
+    assert analyse("Are gut microbiota profiles altered by irradiation?").yes_no
+
+
+def test_abbreviations_are_learned_from_the_corpus(searcher: Searcher) -> None:
+    assert searcher.lexical.abbreviations["COPD"] == "chronic obstructive pulmonary disease"
+    q = searcher.analyse("What is the first-line treatment of COPD exacerbations?")
+    assert q.expansions == {"COPD": "chronic obstructive pulmonary disease"}
+    assert {"chronic", "obstructive", "pulmonary"} <= set(q.terms)
+
+
+def test_treatment_question_finds_the_treatment_section(searcher: Searcher) -> None:
+    hits = searcher.search("What are the treatments for gallbladder cancer?", k=5, audience="patient")
+    assert hits[0].document_id == "medquad:CancerGov:0000020_1"
+    assert hits[0].section.startswith("Treatment")
+    assert all("section" in h.components and "evidence" in h.components for h in hits)
+
+
+def test_at_most_two_passages_per_document_and_no_near_duplicates(searcher: Searcher) -> None:
+    hits = searcher.search("clinical trials for cancer treatment", k=20, audience="patient")
+    assert len(hits) == 20
+    assert max(Counter(h.document_id for h in hits).values()) <= 2
+    texts = [h.text for h in hits]
+    assert len(set(texts)) == len(texts)
+    boilerplate = [t for t in texts if t.startswith("Check the list of NCI-supported cancer clinical trials")]
+    assert len(boilerplate) <= 1
+
+
+def test_audience_changes_which_sources_lead(searcher: Searcher) -> None:
+    question = "How is asthma treated?"
+    patient = searcher.search(question, k=10, audience="patient")
+    clinician = searcher.search(question, k=10, audience="clinician")
+    consumer = [sum(h.audience is Audience.CONSUMER for h in hits) for hits in (patient, clinician)]
+    assert consumer[0] > consumer[1]
+
+
+def test_bad_questions_never_raise(searcher: Searcher) -> None:
+    assert searcher.search("") == []
+    assert searcher.search("the of and is what") == []
+    assert searcher.search('"AND" (:*) OR NOT title:x^2 [a TO b]')  # syntax is just words
+    assert searcher.search("asthma " * 2000)  # a 10k-character question
+    searcher.search("¿Cuáles son los síntomas del asma? 哮喘的症状是什么")
+    with pytest.raises(UnknownAudience):
+        searcher.search("asthma", audience="robot")
+
+
+def test_searching_an_empty_store_says_how_to_ingest(tmp_path: Path) -> None:
+    s = Searcher.open(tmp_path, dense=False)
+    with pytest.raises(NothingIngested, match="osler ingest"):
+        s.search("asthma")
+    run = subprocess.run(
+        ["osler", "search", "asthma"], capture_output=True, text=True, env=cli_env(tmp_path / "e")
+    )
+    assert run.returncode == 1 and "osler ingest" in run.stderr
+
+
+def test_lexical_index_follows_ingest_and_remove_incrementally(
+    shared: Path, store: Store, tmp_path: Path
+) -> None:
+    ingest(store, [shared / "pubmedqa" / "ori_pqal.json"])
+    index = LexicalIndex(tmp_path / "lex")
+    assert index.sync(store).rebuilt
+    pmid_doc = "pubmedqa:10808977"  # the mammography-counselling trial
+    question = "tailored telephone counseling mammography HMO women"
+    assert pmid_doc in {pid.split("#")[0] for pid, _ in index.search(question.split(), 5)}
+    store.remove(ids=[pmid_doc])
+    report = index.sync(store)
+    assert (report.rebuilt, report.documents, report.passages) == (False, 1, 0)
+    assert pmid_doc not in {pid.split("#")[0] for pid, _ in index.search(question.split(), 50)}
+    ingest(store, [shared / "medicationqa" / "medicationqa.jsonl"])
+    report = index.sync(store)
+    assert not report.rebuilt and report.documents == 690
+    hits = index.search(["rivastigmine"], 5)
+    assert hits and hits[0][0].startswith("medicationqa:")
+    reopened = LexicalIndex(tmp_path / "lex")
+    assert reopened.seq == store.corpus_version()
+    assert reopened.search(["rivastigmine"], 5) == hits
+
+
+def test_search_cli_json_explain_and_batch(full_corpus, tmp_path: Path) -> None:
+    env = cli_env(full_corpus[0])
+    run = subprocess.run(
+        ["osler", "search", "symptoms of gallbladder cancer", "--json", "--explain", "--k", "3"],
+        capture_output=True, text=True, env=env,
+    )
+    out = json.loads(run.stdout)
+    assert out["query"]["question_type"] == "symptoms"
+    first = out["results"][0]
+    assert set(first) >= {
+        "passage_id", "document_id", "title", "section", "text", "score", "source",
+        "evidence_level", "year", "url", "components",
+    }
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"question": "asthma inhaler"}\nWhat causes gout?\n\n', encoding="utf-8")
+    run = subprocess.run(
+        ["osler", "search", "--batch", str(batch), "--json"], capture_output=True, text=True, env=env
+    )
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["question"] for line in lines] == ["asthma inhaler", "What causes gout?"]
+    assert all(len(line["results"]) == 10 for line in lines)
+
+
+def test_ingest_keeps_the_index_in_step(shared: Path, tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "d")
+    subprocess.run(["osler", "ingest", str(shared / "medicationqa")], env=env, check=True, capture_output=True)
+    store = open_store(tmp_path / "d")
+    version = store.corpus_version()
+    store.close()
+    assert LexicalIndex.at(tmp_path / "d").seq == version
