@@ -21,12 +21,16 @@ from rich.progress import (
 from rich.table import Table
 
 from osler import config
+from osler.compose.answer import Answerer
 from osler.index import dense as dense_module
 from osler.index.lexical import LexicalIndex
 from osler.ingest import pipeline
 from osler.ingest.registry import FORMATS
 from osler.models import EVIDENCE_LABELS, EvidenceLevel, Hit, IngestSummary, Query
-from osler.retrieve.search import READERS, Searcher, hit_json, read_questions
+from osler.render import FORMATS as ANSWER_FORMATS
+from osler.render import render
+from osler.render.terminal import renderable
+from osler.retrieve.search import READERS, Searcher, hit_json, read_batch, read_questions
 from osler.store import Store, open_store
 
 app = typer.Typer(
@@ -328,6 +332,47 @@ def _print_hits(hits: list[Hit], query: Query | None) -> None:
         if query is not None:
             parts = "  ".join(f"{k}={v:.3f}" for k, v in h.components.items())
             console.print(f"   [dim]score {h.score:.3f}: {parts}[/]")
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The clinical question.")] = None,
+    audience: Audience = "clinician",
+    fmt: Annotated[str, typer.Option("--format", help="text, markdown, json or html.")] = "text",
+    k: Annotated[int, typer.Option("--k", min=3, max=100, help="Passages to compose from.")] = 30,
+    batch: Annotated[
+        Path | None,
+        typer.Option("--batch", help="File of questions (lines, or JSONL with question/audience)."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer a question with a short, cited clinical article."""
+    if not question and not batch:
+        raise typer.BadParameter("give a question or --batch FILE")
+    if audience not in READERS:
+        raise typer.BadParameter(f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
+    if fmt not in ANSWER_FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r}; use one of {', '.join(ANSWER_FORMATS)}")
+    answerer = Answerer.open(data_dir)
+    try:
+        if not answerer.searcher.documents:
+            err.print(
+                "Nothing is ingested yet: run [bold]osler ingest PATH[/] (e.g. ../shared/data)."
+            )
+            raise typer.Exit(1)
+        if batch:
+            for item in read_batch(batch, default_audience=audience):
+                answer = answerer.ask(item["question"], audience=item["audience"], k=k)
+                print(answer.model_dump_json() if fmt == "json" else render(answer, fmt))
+            return
+        assert question is not None
+        answer = answerer.ask(question, audience=audience, k=k)
+        if fmt == "text" and console.is_terminal:
+            console.print(renderable(answer))
+        else:
+            print(render(answer, fmt))
+    finally:
+        answerer.close()
 
 
 @app.command()

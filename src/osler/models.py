@@ -159,3 +159,57 @@ class Hit(BaseModel):
     start: int = 0
     end: int = 0
     components: dict[str, float] = Field(default_factory=dict)
+
+
+class Statement(BaseModel):
+    """One sentence of an answer and the reference numbers that support it."""
+
+    text: str
+    citations: list[int] = Field(default_factory=list)
+
+
+class AnswerSection(BaseModel):
+    """A headed group of statements; `kind` names its role (primary, evidence, pitfalls...)."""
+
+    heading: str
+    kind: str
+    items: list[Statement] = Field(default_factory=list)
+
+
+class Reference(BaseModel):
+    """A numbered source passage; `quote` is document.text[start:end]."""
+
+    n: int
+    document_id: str
+    passage_id: str
+    title: str
+    source: str
+    year: int | None = None
+    evidence_level: EvidenceLevel
+    url: str | None = None
+    quote: str
+    start: int
+    end: int
+
+
+class Answer(BaseModel):
+    """A short cited clinical article answering one question (the `osler ask` JSON contract)."""
+
+    question: str
+    standalone_question: str
+    audience: str
+    question_type: str
+    title: str
+    bottom_line: Statement
+    sections: list[AnswerSection] = Field(default_factory=list)
+    references: list[Reference] = Field(default_factory=list)
+    evidence_summary: dict[str, int] = Field(default_factory=dict)
+    abstained: bool = False
+    abstain_reason: str | None = None
+    notice: str | None = Field(default=None, description="Safety notice shown before the answer")
+    status: str = "pending_review"
+    disclaimer: str = ""
+    composer: str = "extractive"
+    generated_at: str = ""
+    corpus_version: int = 0
+    timings_ms: dict[str, float] = Field(default_factory=dict)

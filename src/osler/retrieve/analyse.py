@@ -144,9 +144,14 @@ def content_terms(text: str) -> list[str]:
     return list(seen)
 
 
+_TIME_WORDS = re.compile(
+    r"\b(right now|now|currently|today|tonight|at the moment|at present)\b", re.I
+)
+
+
 def focus_of(cleaned: str) -> str:
     """The disease/drug/condition a question is about: what is left without type words."""
-    text = _TYPE_WORDS.sub(" ", cleaned)
+    text = _TYPE_WORDS.sub(" ", _TIME_WORDS.sub(" ", cleaned))
     kept = [w for w in words(text) if w.lower() not in STOP_WORDS]
     return " ".join(kept)
 

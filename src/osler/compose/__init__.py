@@ -1,0 +1,1 @@
+"""Compose: turn ranked passages into a cited answer (extractive offline, or an LLM with a verifier)."""

@@ -1,0 +1,193 @@
+"""Question in, Answer out: safety checks, retrieval, abstention, composition, references."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from osler.compose import extractive, safety, templates
+from osler.models import Answer, AnswerSection, Audience, Hit, Query, Reference, Statement
+from osler.retrieve.analyse import words
+from osler.retrieve.search import Searcher
+
+#: Hits taken from retrieval for composing an answer.
+ANSWER_HITS = 30
+SMALL_WORDS = frozenset("a an and as at by for from in of on or the to vs with".split())
+
+
+def title_case(phrase: str) -> str:
+    """Title case that keeps acronyms and lower-cases small words."""
+    out = []
+    for i, w in enumerate(phrase.split()):
+        if w.isupper() or any(c.isupper() for c in w[1:]):
+            out.append(w)
+        elif i > 0 and w.lower() in SMALL_WORDS:
+            out.append(w.lower())
+        else:
+            out.append(w[:1].upper() + w[1:])
+    return " ".join(out)
+
+
+_LEAD = re.compile(
+    r"^((the|a|an)\s+)?(signs and symptoms|symptoms?|signs?|treatments?|therapy|therapies|"
+    r"management|options?|causes?|outlook|prognosis|risk factors?|risk|prevention|diagnosis|"
+    r"side effects?|dos(e|age|ing)|interactions?|genetic changes|stages?|complications?|"
+    r"people are affected|at risk|diagnose|treat|prevent|manage)\b(\s+(related\s+)?(for|of|in|to|with|by)\b)?\s*",
+    re.I,
+)
+
+
+def title_for(query: Query) -> str:
+    """A reference-article title from the question, e.g. 'Treatment of Gallbladder Cancer'."""
+    phrase = query.cleaned
+    for _ in range(3):
+        phrase = _LEAD.sub("", phrase).strip()
+    phrase = re.sub(
+        r"\s+(treated|diagnosed|inherited|prevented|managed|cured)$", "", phrase, flags=re.I
+    )
+    phrase = re.sub(
+        r"\s+(can|should|do|could|would|may|must)\s+(i|you|we|he|she|they)\b.*$",
+        "",
+        phrase,
+        flags=re.I,
+    )
+    if query.question_type == "definition" and len(phrase.split()) > 5 and query.focus:
+        phrase = query.focus
+    if query.question_type == "yes_no" or not phrase:
+        return title_case(query.question.rstrip(" ?"))
+    pattern = templates.TITLES.get(query.question_type, "{}")
+    return pattern.format(title_case(phrase))
+
+
+def _stem(w: str) -> str:
+    return w.lower()[:6]
+
+
+def uncovered_focus(query: Query, hits: list[Hit]) -> list[str]:
+    """Focus words the top hits do not mention, when too many are missing to answer; else []."""
+    specific = extractive.specific_focus(query)
+    seen = {_stem(w) for h in hits[:10] for w in words(f"{h.title} {h.text}")}
+    missing = [t for t in specific if _stem(t) not in seen]
+    covered = len(specific) - len(missing)
+    return missing if specific and covered / len(specific) < extractive.FOCUS_COVER - 1e-9 else []
+
+
+def _together(query: Query, hits: list[Hit]) -> bool:
+    """Some single hit mentions (nearly) every specific focus word of the question."""
+    specific = {_stem(t) for t in extractive.specific_focus(query)}
+    need = extractive.FOCUS_COVER * len(specific) - 1e-9
+    return bool(specific) and any(
+        len(specific & {_stem(w) for w in words(f"{h.title} {h.text}")}) >= need for h in hits[:10]
+    )
+
+
+class Answerer:
+    """Answers questions from one data dir; everything is opened once."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self.topics = {
+            " ".join(words(name.lower()))
+            for d in searcher.documents.values()
+            if d.audience is Audience.CONSUMER or d.source_type == "drug-information"
+            for name in (d.title, d.extra.get("focus", ""))
+            if name
+        }
+
+    @classmethod
+    def open(cls, data_dir: Path | None = None) -> Answerer:
+        return cls(Searcher.open(data_dir))
+
+    def close(self) -> None:
+        self.searcher.close()
+
+    def ask(self, question: str, *, audience: str = "clinician", k: int = ANSWER_HITS) -> Answer:
+        """Answer one question for an audience (clinician, student, patient)."""
+        began = time.perf_counter()
+        timings: dict[str, float] = {}
+        question = " ".join(question.split())
+        query = self.searcher.analyse(question)
+        answer = Answer(
+            question=question,
+            standalone_question=question,
+            audience=audience,
+            question_type=query.question_type,
+            title=title_for(query),
+            bottom_line=Statement(text=""),
+            disclaimer=safety.PATIENT_DISCLAIMER if audience == "patient" else safety.DISCLAIMER,
+            generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            corpus_version=self.searcher.store.corpus_version(),
+        )
+        if safety.is_emergency(question):
+            answer.notice = safety.EMERGENCY_NOTICE
+        mark = time.perf_counter()
+        hits = self.searcher.search(question, k=k, audience=audience)
+        timings["retrieve"] = _ms(mark)
+        if not safety.looks_medical(question, self.topics) and not _together(query, hits):
+            return _abstain(answer, safety.NON_MEDICAL_REASON, [], timings, began)
+        if not hits:
+            return _abstain(answer, "No indexed source matches this question.", [], timings, began)
+        missing = uncovered_focus(query, hits)
+        if missing:
+            reason = (
+                "Insufficient evidence: the indexed sources do not cover "
+                + ", ".join(repr(m) for m in missing)
+                + ". The closest sources are listed; no answer is composed from unrelated text."
+            )
+            return _abstain(answer, reason, hits[:3], timings, began)
+        mark = time.perf_counter()
+        draft = extractive.compose(query, hits, audience, urgent=answer.notice is not None)
+        timings["compose"] = _ms(mark)
+        if draft is None:
+            reason = (
+                "Insufficient evidence: no sentence in the retrieved sources answers the question."
+            )
+            return _abstain(answer, reason, hits[:3], timings, began)
+        answer.bottom_line = draft.bottom_line
+        answer.sections = draft.sections
+        answer.references = [_reference(n, h) for n, h in enumerate(draft.cited, 1)]
+        answer.evidence_summary = dict(Counter(r.evidence_level.value for r in answer.references))
+        answer.timings_ms = {**timings, "total": _ms(began)}
+        return answer
+
+
+def _reference(n: int, hit: Hit) -> Reference:
+    return Reference(
+        n=n,
+        document_id=hit.document_id,
+        passage_id=hit.passage_id,
+        title=hit.title,
+        source=hit.source,
+        year=hit.year,
+        evidence_level=hit.evidence_level,
+        url=hit.url,
+        quote=hit.text,
+        start=hit.start,
+        end=hit.end,
+    )
+
+
+def _abstain(
+    answer: Answer, reason: str, closest: list[Hit], timings: dict[str, float], began: float
+) -> Answer:
+    answer.abstained = True
+    answer.abstain_reason = reason
+    answer.bottom_line = Statement(text=reason)
+    answer.references = [_reference(n, h) for n, h in enumerate(closest, 1)]
+    if closest:
+        answer.sections = [
+            AnswerSection(
+                heading="Closest sources",
+                kind="closest",
+                items=[Statement(text=h.title, citations=[n]) for n, h in enumerate(closest, 1)],
+            )
+        ]
+    answer.timings_ms = {**timings, "total": _ms(began)}
+    return answer
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)

@@ -1,0 +1,226 @@
+"""The offline composer: an answer made only of verbatim sentences from retrieved passages.
+
+Sentences are cut from the ranked passages, cleaned of navigation boilerplate, scored for how
+well they answer the question (hit rank, question words, focus, type cues, evidence level),
+de-duplicated, and placed into the question type's template. A lead-in line that ends in ":"
+keeps the list items that follow it, as one contiguous span of the passage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from osler.compose import templates
+from osler.ingest.sentences import sentence_spans
+from osler.models import AnswerSection, Hit, Query, Statement
+from osler.retrieve.rank import evidence_factor
+
+#: Navigation and page furniture that is never a medical statement.
+BOILERPLATE = re.compile(
+    r"^(key points|check the list of|for more (specific results|information)|this (pdq )?summary|"
+    r"this section|see the (pdq|following|summary)|enlarge|information about clinical trials|"
+    r"clinical trials are taking place|use (our|the) clinical trial search|refine the search|"
+    r"questions to ask|learn more|click|visit|call 1-\d|contact (us|the)|the following (stages|"
+    r"sections?) are|new types of treatment are being tested in clinical trials\.?$|"
+    r"patients may want to think about taking part in a clinical trial|"
+    r"patients can enter clinical trials before, during, or after|"
+    r"the human phenotype ontology|signs and symptoms approximate number|"
+    r"if the information is available, the table|the frequency of a sign or symptom|"
+    r"you can use the medlineplus|these resources address the diagnosis or management|"
+    r"what are the signs and symptoms of)",
+    re.I,
+)
+#: Words too general to show that a sentence or source is about a question's topic.
+GENERIC = frozenset(
+    "disease diseases syndrome syndromes disorder disorders condition conditions problem problems "
+    "infection infections type types adult adults child children childhood chronic acute severe "
+    "mild cancer cancers tumor tumors symptoms treatment patients health medical drug drugs "
+    "medicine medicines".split()
+)
+MIN_WORDS, MAX_WORDS, MAX_LIST_WORDS = 6, 70, 130
+MAX_BULLETS = 8
+
+
+@dataclass
+class Candidate:
+    """A sentence (or a lead-in with its list) from one hit, with its score parts."""
+
+    text: str
+    hit: Hit
+    rank: int
+    score: float = 0.0
+    kind: str = ""
+    words: frozenset[str] = field(default_factory=frozenset)
+
+
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(w.lower()[:6] for w in re.findall(r"\w+", text) if len(w) > 2 or w.isdigit())
+
+
+def _units(text: str) -> list[str]:
+    """Sentences of a passage, with a lead-in ending in ':' joined to its bullet items."""
+    sentences = [line[s:e] for line in text.split("\n") for s, e in sentence_spans(line)]
+    units: list[str] = []
+    i = 0
+    while i < len(sentences):
+        sent = sentences[i]
+        if (
+            sent.rstrip().endswith(":")
+            and i + 1 < len(sentences)
+            and sentences[i + 1].startswith("- ")
+        ):
+            items = []
+            while (
+                i + 1 < len(sentences)
+                and sentences[i + 1].startswith("- ")
+                and len(items) < MAX_BULLETS
+            ):
+                i += 1
+                items.append(sentences[i])
+            start = text.find(sent)
+            end = text.find(items[-1], start) + len(items[-1])
+            units.append(text[start:end] if start >= 0 and end > start else sent)
+        else:
+            units.append(sent)
+        i += 1
+    return units
+
+
+def _clean(unit: str) -> str | None:
+    """The unit without a leading bullet, or None when it is boilerplate or a fragment."""
+    text = unit[2:] if unit.startswith("- ") else unit
+    text = text.strip()
+    n = len(text.split())
+    is_list = " - " in text and text.split(" - ", 1)[0].endswith(":")
+    if not text or BOILERPLATE.search(text) or (not text[0].isupper() and not text[0].isdigit()):
+        return None
+    if n < MIN_WORDS or n > (MAX_LIST_WORDS if is_list else MAX_WORDS):
+        return None
+    if text.endswith(":") or "?" in text[-2:]:
+        return None
+    return text
+
+
+#: Question types whose every on-topic sentence answers them (no type cue needed).
+OPEN_TYPES = frozenset({"yes_no", "definition"})
+#: Share of the question's specific focus words a sentence (with its title) must contain.
+FOCUS_COVER = 2 / 3
+
+
+def specific_focus(query: Query) -> list[str]:
+    """Focus words that name the topic (not "disease", "cancer", "adult" ...)."""
+    specific = [t for t in query.focus_terms if t not in GENERIC and (len(t) > 2 or t.isdigit())]
+    return specific or list(query.focus_terms)
+
+
+def candidates(query: Query, hits: list[Hit], reader: str) -> list[Candidate]:
+    """Every usable sentence of the hits, scored."""
+    q = _stems(" ".join(query.terms))
+    focus = _stems(" ".join(specific_focus(query)))
+    top = max((h.score for h in hits), default=1.0) or 1.0
+    template = templates.template_for(query.question_type)
+    lead_cue = templates.CUES[template.sections[0][0]]
+    out: list[Candidate] = []
+    for rank, hit in enumerate(hits):
+        title = _stems(hit.title)
+        for unit in _units(hit.text):
+            text = _clean(unit)
+            if text is None:
+                continue
+            words = _stems(text)
+            overlap = len(q & words) / len(q) if q else 0.0
+            focus_cover = len(focus & (words | title)) / len(focus) if focus else 1.0
+            title_cover = len(focus & title) / len(focus) if focus else 1.0
+            if focus_cover < FOCUS_COVER - 1e-9:
+                continue
+            if hit.source_type == "consumer-health" and title_cover < FOCUS_COVER - 1e-9:
+                continue  # a page about another condition that merely names this one
+            kind = templates.classify(text, template)
+            on_type = bool(lead_cue.search(text)) or hit.components.get("section", 0.0) > 0
+            if kind == template.catch_all and not on_type and query.question_type not in OPEN_TYPES:
+                continue  # says nothing of what was asked (e.g. anatomy under a treatment question)
+            score = (
+                0.30 * (hit.score / top)
+                + 0.20 * overlap
+                + 0.15 * focus_cover
+                + 0.15 * bool(lead_cue.search(text))
+                + 0.10 * hit.components.get("section", 0.0)
+                + 0.10 * evidence_factor(hit.evidence_level, False, reader)
+            )
+            out.append(Candidate(text, hit, rank, score, kind, words))
+    return out
+
+
+def _similar(a: Candidate, b: Candidate) -> bool:
+    if a.text in b.text or b.text in a.text:
+        return True
+    union = a.words | b.words
+    return bool(union) and len(a.words & b.words) / len(union) >= 0.6
+
+
+def select(cands: list[Candidate], *, limit: int, per_section: int = 4) -> list[Candidate]:
+    """The best candidates, near-duplicates dropped, at most `per_section` of each kind."""
+    chosen: list[Candidate] = []
+    per_kind: dict[str, int] = {}
+    for c in sorted(cands, key=lambda c: -c.score):
+        if per_kind.get(c.kind, 0) >= per_section or any(_similar(c, o) for o in chosen):
+            continue
+        chosen.append(c)
+        per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+@dataclass
+class Draft:
+    """What the composer hands back: the bottom line, sections, and the hits they cite."""
+
+    bottom_line: Statement
+    sections: list[AnswerSection]
+    cited: list[Hit]
+
+
+def compose(
+    query: Query, hits: list[Hit], reader: str, *, limit: int = 10, urgent: bool = False
+) -> Draft | None:
+    """Build the answer from the hits; None when no sentence answers the question.
+
+    `urgent` (an emergency described) puts a when-to-seek-care sentence first if there is one.
+    """
+    chosen = select(candidates(query, hits, reader), limit=limit + 1)
+    if not chosen:
+        return None
+    template = templates.template_for(query.question_type)
+    lead_kind = template.sections[0][0]
+    best = (
+        [c for c in chosen[:6] if c.kind == lead_kind and c.hit.components.get("section", 0) > 0]
+        or [c for c in chosen[:5] if c.kind == lead_kind]
+        or chosen[:1]
+    )
+    if urgent:
+        best = [c for c in chosen if templates.CUES["warning"].search(c.text)] or best
+    bottom = max(
+        best, key=lambda c: c.score + 0.1 * evidence_factor(c.hit.evidence_level, False, reader)
+    )
+    cited: list[Hit] = []
+
+    def cite(c: Candidate) -> Statement:
+        if c.hit not in cited:
+            cited.append(c.hit)
+        return Statement(text=c.text, citations=[cited.index(c.hit) + 1])
+
+    bottom_line = cite(bottom)
+    sections = []
+    headings = dict(template.sections)
+    if reader == "patient":
+        headings.update({k: v for k, v in templates.PATIENT_HEADINGS.items() if k in headings})
+    for kind, _ in template.sections:
+        items = [c for c in chosen if c.kind == kind and c is not bottom]
+        items.sort(key=lambda c: (c.hit.evidence_level.rank, -c.score))
+        if items:
+            sections.append(
+                AnswerSection(heading=headings[kind], kind=kind, items=[cite(c) for c in items])
+            )
+    return Draft(bottom_line, sections, cited)

@@ -1,0 +1,23 @@
+"""An HTML fragment of an answer (Jinja2, autoescaped); the web app embeds the same fragment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from osler.models import Answer
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("osler.render", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def to_html(answer: Answer) -> str:
+    return environment().get_template("answer.html").render(answer=answer)

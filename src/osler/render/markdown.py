@@ -1,0 +1,59 @@
+"""Markdown rendering. Source text is escaped so that no HTML in a document survives."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from osler.models import Answer, Statement
+
+_MD = re.compile(r"([\\`*_\[\]#|])")
+
+
+def esc(text: str) -> str:
+    """Text safe inside Markdown: HTML entities escaped, Markdown punctuation backslashed."""
+    return _MD.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def cites(statement: Statement) -> str:
+    return "".join(f" [{n}]" for n in statement.citations)
+
+
+def _item(statement: Statement) -> list[str]:
+    """A statement; a lead-in with " - " list items becomes a nested list."""
+    head, *items = (
+        statement.text.split(" - ") if statement.text.rstrip().count(" - ") else [statement.text]
+    )
+    if items and head.endswith(":"):
+        return [f"- {esc(head)}{cites(statement)}", *[f"  - {esc(i)}" for i in items]]
+    return [f"- {esc(statement.text)}{cites(statement)}"]
+
+
+def to_markdown(answer: Answer) -> str:
+    lines = [f"# {esc(answer.title)}", ""]
+    if answer.notice:
+        lines += [f"> **{esc(answer.notice)}**", ""]
+    if answer.status != "approved":
+        lines += [
+            "*Pending human review: this answer has not yet been approved by the medical advisory board.*",
+            "",
+        ]
+    label = "Insufficient evidence" if answer.abstained else "Bottom line"
+    lines += [f"**{label}:** {esc(answer.bottom_line.text)}{cites(answer.bottom_line)}", ""]
+    for section in answer.sections:
+        lines += [f"## {esc(section.heading)}", ""]
+        for statement in section.items:
+            lines += _item(statement)
+        lines.append("")
+    if answer.references:
+        lines += ["## References", ""]
+        for r in answer.references:
+            year = f", {r.year}" if r.year else ""
+            link = f" <{r.url}>" if r.url else ""
+            lines.append(
+                f"{r.n}. {esc(r.title)}. {esc(r.source)}{year}. *{r.evidence_level.label}*.{link}"
+            )
+            lines.append(f"   > {esc(r.quote)}")
+        lines.append("")
+    lines += ["---", f"*{esc(answer.disclaimer)}*", ""]
+    return "\n".join(lines)

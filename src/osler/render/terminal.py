@@ -1,0 +1,49 @@
+"""Terminal rendering with rich: headings, bullets, [n] citations, the reference list."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.text import Text
+
+from osler.models import Answer, Statement
+
+
+def _cites(statement: Statement) -> str:
+    return "".join(f"[cyan]\\[{n}][/]" for n in statement.citations)
+
+
+def renderable(answer: Answer) -> Group:
+    """The answer as rich renderables."""
+    parts: list[object] = [Text(answer.title, style="bold underline")]
+    if answer.notice:
+        parts.append(Panel(escape(answer.notice), style="bold red"))
+    if answer.status != "approved":
+        parts.append(Text("Pending human review", style="yellow"))
+    label = "Insufficient evidence" if answer.abstained else "Bottom line"
+    parts.append(
+        f"[bold]{label}:[/] {escape(answer.bottom_line.text)} {_cites(answer.bottom_line)}"
+    )
+    for section in answer.sections:
+        parts.append(Text("\n" + section.heading, style="bold"))
+        for s in section.items:
+            parts.append(f"  • {escape(s.text)} {_cites(s)}")
+    if answer.references:
+        parts.append(Text("\nReferences", style="bold"))
+        for r in answer.references:
+            year = f", {r.year}" if r.year else ""
+            parts.append(
+                f"  [cyan]\\[{r.n}][/] {escape(r.title)} [dim]({escape(r.source)}{year}; "
+                f"{escape(r.evidence_level.label)})[/]"
+                + (f" [link={r.url}]{escape(r.url)}[/link]" if r.url else "")
+            )
+    parts.append(Text("\n" + answer.disclaimer, style="dim italic"))
+    return Group(*parts)
+
+
+def to_text(answer: Answer, width: int = 100) -> str:
+    """Plain text (no colour codes) of the rich rendering."""
+    console = Console(width=width, record=True, file=open("/dev/null", "w"), color_system=None)  # noqa: SIM115
+    console.print(renderable(answer))
+    return console.export_text()

@@ -1,0 +1,171 @@
+"""Answers: verbatim cited statements, templates, abstention, safety, renderers, the ask CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import cli_env
+
+from osler.compose import safety
+from osler.compose.answer import Answerer, title_for
+from osler.ingest.pipeline import ingest
+from osler.models import Answer
+from osler.render import render
+from osler.retrieve.analyse import analyse
+from osler.store import Store
+
+
+@pytest.fixture(scope="module")
+def answerer(full_corpus) -> Answerer:
+    a = Answerer.open(full_corpus[0])
+    yield a
+    a.close()
+
+
+def statements(answer: Answer) -> list:
+    return [answer.bottom_line, *[item for s in answer.sections for item in s.items]]
+
+
+def assert_faithful(answer: Answer, store: Store) -> None:
+    """Every statement is verbatim in the quote it cites; every quote is its document's span."""
+    numbers = [r.n for r in answer.references]
+    assert numbers == list(range(1, len(numbers) + 1))
+    first_use: list[int] = []
+    for statement in statements(answer):
+        assert statement.citations, statement.text
+        for n in statement.citations:
+            ref = answer.references[n - 1]
+            assert statement.text in ref.quote, (statement.text, ref.quote)
+            first_use += [n] if n not in first_use else []
+    assert first_use == numbers  # numbered in order of first use
+    for ref in answer.references:
+        doc = store.get_document(ref.document_id)
+        assert doc is not None and doc.text[ref.start : ref.end] == ref.quote
+
+
+def test_treatment_answer_is_cited_verbatim_and_templated(answerer: Answerer) -> None:
+    answer = answerer.ask("What are the treatments for gallbladder cancer?")
+    assert not answer.abstained
+    assert answer.title == "Treatment of Gallbladder Cancer"
+    assert answer.question_type == "treatment"
+    assert answer.sections and answer.sections[0].kind == "primary"
+    assert {s.kind for s in answer.sections} <= {
+        "primary", "evidence", "selection", "pitfalls", "steps", "other", "prognosis", "trials"
+    }
+    assert all(s.items for s in answer.sections)  # empty sections are left out
+    assert all("gallbladder" in r.title.lower() for r in answer.references)
+    assert_faithful(answer, answerer.searcher.store)
+    assert sum(answer.evidence_summary.values()) == len(answer.references)
+    assert answer.composer == "extractive" and answer.status == "pending_review"
+    assert answer.corpus_version == answerer.searcher.store.corpus_version()
+
+
+@pytest.mark.parametrize(
+    ("question", "qtype"),
+    [
+        ("What are the symptoms of asthma?", "symptoms"),
+        ("How is gout diagnosed?", "diagnosis"),
+        ("What causes Parkinson's disease?", "causes"),
+        ("What is the outlook for pancreatic cancer?", "prognosis"),
+        ("How can hepatitis B be prevented?", "prevention"),
+        ("What are the side effects of metformin?", "side_effects"),
+        ("What is sickle cell disease?", "definition"),
+        ("Are gut microbiota profiles altered by irradiation?", "yes_no"),
+    ],
+)
+def test_every_question_type_gets_a_faithful_answer(answerer: Answerer, question: str, qtype: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.question_type == qtype
+    assert not answer.abstained, answer.abstain_reason
+    assert_faithful(answer, answerer.searcher.store)
+    texts = [s.text for s in statements(answer)]
+    assert len(texts) == len(set(texts))  # no duplicates
+    assert not any(t.startswith(("Key Points", "Check the list of")) for t in texts)
+
+
+def test_off_corpus_question_abstains_with_closest_sources(answerer: Answerer) -> None:
+    answer = answerer.ask("What is the treatment for Zorblaxian fever?")
+    assert answer.abstained and "zorblaxian" in (answer.abstain_reason or "")
+    assert [s.kind for s in answer.sections] == ["closest"]
+    assert answer.references
+
+
+def test_non_medical_question_is_refused(answerer: Answerer) -> None:
+    answer = answerer.ask("What is the capital of France?")
+    assert answer.abstained and answer.abstain_reason == safety.NON_MEDICAL_REASON
+    assert not answer.references
+
+
+def test_emergency_gets_the_notice_first(answerer: Answerer) -> None:
+    answer = answerer.ask("My father has crushing chest pain right now, what do I do?")
+    assert answer.notice == safety.EMERGENCY_NOTICE
+    assert not safety.is_emergency("What are the causes of chest pain?")
+
+
+def test_titles_read_like_reference_articles() -> None:
+    cases = {
+        "What is the recommended treatment for liver metastases from gallbladder cancer?":
+            "Treatment of Liver Metastases from Gallbladder Cancer",
+        "How to diagnose Adult Acute Myeloid Leukemia ?": "Diagnosis of Adult Acute Myeloid Leukemia",
+        "What are the symptoms of NSCLC?": "Symptoms of NSCLC",
+        "Who is at risk for Gallbladder Cancer? ?": "Risk Factors for Gallbladder Cancer",
+    }
+    for question, title in cases.items():
+        assert title_for(analyse(question)) == title
+
+
+def test_document_text_is_escaped_in_every_renderer(store: Store, tmp_path: Path) -> None:
+    doc = tmp_path / "xss.md"
+    doc.write_text(
+        "---\ntitle: Gout <script>alert(1)</script>\n---\n## Treatment\n"
+        'Gout attacks are treated with colchicine <img src=x onerror="alert(2)"> in adults. '
+        "Allopurinol lowers uric acid over months of treatment.\n",
+        encoding="utf-8",
+    )
+    ingest(store, [doc])
+    from osler.index.lexical import LexicalIndex
+    from osler.retrieve.search import Searcher
+
+    index = LexicalIndex(tmp_path / "lex")
+    index.sync(store)
+    answer = Answerer(Searcher(store, index)).ask("How is gout treated?")
+    assert not answer.abstained
+    html_out = render(answer, "html")
+    assert "<script>" not in html_out and "<img" not in html_out
+    assert "&lt;img src=x onerror=" in html_out
+    md = render(answer, "markdown")
+    assert "<img" not in md and "<script>" not in md
+    assert "alert" in render(answer, "text")  # text is shown, as text
+
+
+def test_ask_cli_json_contract_and_batch(full_corpus, tmp_path: Path) -> None:
+    env = cli_env(full_corpus[0])
+    run = subprocess.run(
+        ["osler", "ask", "What are the treatments for gallbladder cancer?", "--format", "json"],
+        capture_output=True, text=True, env=env,
+    )
+    data = json.loads(run.stdout)
+    assert set(data) >= {
+        "question", "standalone_question", "audience", "question_type", "title", "bottom_line",
+        "sections", "references", "evidence_summary", "abstained", "abstain_reason", "status",
+        "disclaimer", "composer", "generated_at", "corpus_version", "timings_ms",
+    }
+    assert set(data["references"][0]) >= {
+        "n", "document_id", "passage_id", "title", "source", "year", "evidence_level", "url",
+        "quote", "start", "end",
+    }
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(
+        '{"question": "What causes gout?", "audience": "patient"}\nHow is asthma treated?\n',
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        ["osler", "ask", "--batch", str(batch), "--format", "json"], capture_output=True, text=True, env=env
+    )
+    answers = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [a["audience"] for a in answers] == ["patient", "clinician"]
+    bad = subprocess.run(["osler", "ask", "x", "--audience", "robot"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "unknown audience" in bad.stderr
