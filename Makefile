@@ -4,21 +4,26 @@ SHARED ?= $(or $(OSLER_SHARED_DATA),$(abspath ../shared/data))
 DEMO_DATA ?= $(abspath .osler-demo)
 PIP = $(PYTHON) -m pip install --disable-pip-version-check -q
 
-.PHONY: install install-test demo test lint bench
+.PHONY: install install-test system-deps demo test lint bench
 
 install:
 	$(PIP) -e .
 
 install-test:
-	$(PIP) -e ".[test]"
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[test,dense]"
 
 ## Install Osler, ingest the shared medical data into .osler-demo/ and show what it holds.
 demo: install
 	OSLER_DATA_DIR=$(DEMO_DATA) $(PYTHON) -m osler ingest $(SHARED)
 	OSLER_DATA_DIR=$(DEMO_DATA) $(PYTHON) -m osler stats
 
+## Debian packages the tests drive (Chromium for the browser tests); needs root or sudo.
+system-deps:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 ## Install what the tests need and run the whole suite (lint included).
-test: install-test
+test: system-deps install-test
 	$(PYTHON) -m ruff check src tests benchmarks
 	OSLER_SHARED_DATA=$(SHARED) $(PYTHON) -m pytest
 

@@ -376,6 +376,23 @@ def ask(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    rate: Annotated[int, typer.Option(help="Requests per minute per client (0: no limit).")] = 120,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the web app and REST API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from osler.web.app import create_app
+
+    application = create_app(data_dir, rate_per_minute=rate)
+    err.print(f"Osler at http://{host}:{port}/  (API docs: /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
 def formats() -> None:
     """List the source formats `osler ingest` understands."""
     table = Table("format", "what")

@@ -19,5 +19,6 @@ def environment() -> Environment:
     )
 
 
-def to_html(answer: Answer) -> str:
-    return environment().get_template("answer.html").render(answer=answer)
+def to_html(answer: Answer, passage_base: str | None = None) -> str:
+    """The fragment; `passage_base` (e.g. "/passages/") adds "view in document" links."""
+    return environment().get_template("answer.html").render(answer=answer, passage_base=passage_base)

@@ -1,0 +1,294 @@
+"""The FastAPI app: REST API under /api, server-rendered pages, security middleware.
+
+Everything heavy (store, indexes, document metadata) is opened once at start-up in `create_app`;
+requests share it behind a lock (SQLite connection and composer state are not re-entrant).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from osler import __version__, config
+from osler.compose.answer import Answerer
+from osler.models import Answer, Audience
+from osler.render.html import to_html
+from osler.retrieve.search import READERS, NothingIngested, hit_json
+from osler.web import security
+
+MAX_QUESTION = 2000
+#: Characters of document text shown on each side of a cited passage.
+CONTEXT_CHARS = 1500
+STATUS_STEPS = ("Submitted", "Under Review", "Approved")
+
+
+class AskRequest(BaseModel):
+    """Body of POST /api/ask."""
+
+    question: str = Field(description="The clinical question (1-2,000 characters)")
+    audience: str = Field("clinician", description="clinician, student or patient")
+    conversation_id: str | None = Field(None, description="Conversation to continue (follow-ups)")
+    llm: bool = Field(False, description="Compose with the configured LLM (verified), if any")
+
+
+class ApiError(Exception):
+    """A request the API refuses, with its HTTP status and message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def check_question(question: str) -> str:
+    question = " ".join((question or "").split())
+    if not question:
+        raise ApiError(400, "question is empty")
+    if len(question) > MAX_QUESTION:
+        raise ApiError(
+            400, f"question is too long ({len(question):,} characters; limit {MAX_QUESTION:,})"
+        )
+    return question
+
+
+def check_audience(audience: str) -> str:
+    if audience not in READERS:
+        raise ApiError(400, f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
+    return audience
+
+
+def status_step(status: str) -> int:
+    """Index of the review step to highlight (the one place the status strip reads)."""
+    return {"submitted": 0, "pending_review": 0, "under_review": 1, "approved": 2}.get(status, 0)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader(
+            [PackageLoader("osler.web", "templates"), PackageLoader("osler.render", "templates")]
+        ),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        version=__version__, readers=READERS, steps=STATUS_STEPS, status_step=status_step
+    )
+    return env
+
+
+def create_app(data_dir: Path | None = None, *, rate_per_minute: int = 120) -> FastAPI:
+    """The app for one data dir; opens store and indexes now, once."""
+    answerer = Answerer.open(data_dir)
+    lock = threading.Lock()
+    env = _environment()
+    app = FastAPI(
+        title="Osler",
+        version=__version__,
+        description="Cited, guideline-first clinical answers from the sources you ingested.",
+    )
+    app.state.answerer = answerer
+    app.middleware("http")(security.middleware(security.RateLimiter(rate_per_minute)))
+    app.mount("/static", StaticFiles(packages=[("osler.web", "static")]), name="static")
+    store = answerer.searcher.store
+    summary = _corpus_line(answerer)
+
+    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = env.get_template(name).render(corpus=summary, **context)
+        return HTMLResponse(html, status_code=status)
+
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith("/api") or request.url.path == "/healthz"
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        return page("error.html", exc.status, message=exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        return JSONResponse({"error": f"invalid request: {problems}"}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return page("error.html", exc.status_code, message=str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        message = "internal error; the request was not completed"
+        if wants_json(request):
+            return JSONResponse({"error": message}, status_code=500)
+        return page("error.html", 500, message=message)
+
+    def ask(question: str, audience: str, llm: bool = False) -> Answer:
+        question, audience = check_question(question), check_audience(audience)
+        with lock:
+            try:
+                return answerer.ask(question, audience=audience)
+            except NothingIngested as exc:
+                raise ApiError(503, str(exc)) from exc
+
+    # --- API ---------------------------------------------------------------------------
+
+    @app.post("/api/ask", response_model=Answer, tags=["answers"])
+    def api_ask(body: AskRequest) -> Answer:
+        """Answer a question: bottom line, sections, numbered references (the Answer JSON)."""
+        return ask(body.question, body.audience, body.llm)
+
+    @app.get("/api/search", tags=["search"])
+    def api_search(
+        q: Annotated[str, Query(description="The question or search words")] = "",
+        k: Annotated[int, Query(ge=1, le=100)] = 10,
+        audience: str = "clinician",
+    ) -> list[dict[str, Any]]:
+        """Ranked passages with source, evidence level and year."""
+        question, audience = check_question(q), check_audience(audience)
+        with lock:
+            try:
+                hits = answerer.searcher.search(question, k=k, audience=audience)
+            except NothingIngested as exc:
+                raise ApiError(503, str(exc)) from exc
+        return [hit_json(h) for h in hits]
+
+    @app.get("/api/documents/{document_id:path}", tags=["sources"])
+    def api_document(document_id: str) -> dict[str, Any]:
+        """One document: metadata, full text and its passages with offsets."""
+        with lock:
+            doc = store.get_document(document_id)
+            passages = store.passages(document_id) if doc else []
+        if doc is None:
+            raise ApiError(404, f"no document {document_id!r}")
+        return {**doc.model_dump(mode="json"), "passages": [p.model_dump() for p in passages]}
+
+    @app.get("/api/passages/{passage_id:path}", tags=["sources"])
+    def api_passage(passage_id: str) -> dict[str, Any]:
+        """One passage with the document text around it and offsets for highlighting."""
+        return passage_context(passage_id)
+
+    def passage_context(passage_id: str) -> dict[str, Any]:
+        with lock:
+            passage = store.get_passage(passage_id)
+            doc = store.get_document(passage.document_id) if passage else None
+        if passage is None or doc is None:
+            raise ApiError(404, f"no passage {passage_id!r}")
+        lo = max(0, passage.start - CONTEXT_CHARS)
+        lo = doc.text.find("\n", lo, passage.start) + 1 if lo else 0  # start on a whole line
+        hi = min(len(doc.text), passage.end + CONTEXT_CHARS)
+        cut = doc.text.rfind("\n", passage.end, hi)
+        hi = cut if hi < len(doc.text) and cut > 0 else hi
+        return {
+            "passage": passage.model_dump(),
+            "document": {
+                "id": doc.id,
+                "title": doc.title,
+                "source": doc.source,
+                "year": doc.year,
+                "url": doc.url,
+                "evidence_level": doc.evidence_level.value,
+                "evidence_label": doc.evidence_level.label,
+                "audience": doc.audience.value,
+            },
+            "context": {
+                "text": doc.text[lo:hi],
+                "offset": lo,
+                "highlight_start": passage.start - lo,
+                "highlight_end": passage.end - lo,
+            },
+        }
+
+    @app.get("/api/stats", tags=["sources"])
+    def api_stats() -> dict[str, Any]:
+        """Counts by dataset, source, type, evidence level and audience."""
+        with lock:
+            return store.stats()
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, Any]:
+        """200 with store and index status."""
+        with lock:
+            version = store.corpus_version()
+            lexical = answerer.searcher.lexical
+            return {
+                "status": "ok",
+                "documents": len(answerer.searcher.documents),
+                "corpus_version": version,
+                "lexical_index": {"ready": lexical.ready, "seq": lexical.seq},
+                "dense_index": answerer.searcher.dense is not None,
+            }
+
+    # --- pages -------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home() -> HTMLResponse:
+        return page("home.html", examples=_examples(answerer), audience="clinician")
+
+    @app.get("/ask", response_class=HTMLResponse, include_in_schema=False)
+    def ask_page(q: str = "", audience: str = "clinician") -> HTMLResponse:
+        answer = ask(q, audience)
+        return page(
+            "answer_page.html",
+            answer=answer,
+            fragment=to_html(answer, "/passages/"),
+            audience=audience,
+            q=answer.question,
+        )
+
+    @app.get("/passages/{passage_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    def passage_page(passage_id: str) -> HTMLResponse:
+        data = passage_context(passage_id)
+        ctx = data["context"]
+        text = ctx["text"]
+        a, b = ctx["highlight_start"], ctx["highlight_end"]
+        return page("passage.html", data=data, before=text[:a], marked=text[a:b], after=text[b:])
+
+    return app
+
+
+def _corpus_line(answerer: Answerer) -> str:
+    docs = answerer.searcher.documents.values()
+    datasets = sorted({d.extra.get("dataset", d.source) for d in docs})
+    return (
+        f"{len(answerer.searcher.documents):,} documents ({', '.join(datasets)})"
+        if datasets
+        else "nothing ingested"
+    )
+
+
+def _examples(answerer: Answerer, n: int = 5) -> list[str]:
+    """Example questions built from topics the loaded corpus has consumer pages on."""
+    topics = sorted(
+        d.title
+        for d in answerer.searcher.documents.values()
+        if d.audience is Audience.CONSUMER
+        and d.source_type == "consumer-health"
+        and 2 < len(d.title) < 40
+    )
+    if not topics:
+        return []
+    rng = random.Random(config.data_dir(None).name)
+    patterns = [
+        "What are the treatments for {}?",
+        "What are the symptoms of {}?",
+        "How is {} diagnosed?",
+        "What causes {}?",
+        "What is the outlook for {}?",
+    ]
+    return [
+        p.format(t) for p, t in zip(patterns, rng.sample(topics, min(n, len(topics))), strict=False)
+    ]
