@@ -17,6 +17,8 @@ install-test:
 demo: install
 	OSLER_DATA_DIR=$(DEMO_DATA) $(PYTHON) -m osler ingest $(SHARED)
 	OSLER_DATA_DIR=$(DEMO_DATA) $(PYTHON) -m osler stats
+	OSLER_DATA_DIR=$(DEMO_DATA) $(PYTHON) -m osler ask "What are the treatments for gallbladder cancer?"
+	OSLER_DATA_DIR=$(DEMO_DATA) $(PYTHON) -m osler serve --port $(or $(PORT),8000)
 
 ## Debian packages the tests drive (Chromium for the browser tests); needs root or sudo.
 system-deps:
