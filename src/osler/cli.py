@@ -22,6 +22,7 @@ from rich.table import Table
 
 from osler import config
 from osler.compose.answer import Answerer
+from osler.evaluate.commands import eval_app
 from osler.index import dense as dense_module
 from osler.index.lexical import LexicalIndex
 from osler.ingest import pipeline
@@ -38,6 +39,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(eval_app, name="eval")
 console = Console()
 err = Console(stderr=True)
 
@@ -344,6 +346,21 @@ def ask(
         Path | None,
         typer.Option("--batch", help="File of questions (lines, or JSONL with question/audience)."),
     ] = None,
+    llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm",
+            help="Have the LLM at OSLER_LLM_BASE_URL write the answer (citation-checked; "
+            "falls back to the extractive composer).",
+        ),
+    ] = False,
+    show_unsupported: Annotated[
+        bool,
+        typer.Option(
+            "--show-unsupported",
+            help="With --llm: keep sentences that fail citation checks, flagged.",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Answer a question with a short, cited clinical article."""
@@ -362,11 +379,16 @@ def ask(
             raise typer.Exit(1)
         if batch:
             for item in read_batch(batch, default_audience=audience):
-                answer = answerer.ask(item["question"], audience=item["audience"], k=k)
+                answer = answerer.ask(
+                    item["question"], audience=item["audience"], k=k, llm=llm,
+                    show_unsupported=show_unsupported,
+                )
                 print(answer.model_dump_json() if fmt == "json" else render(answer, fmt))
             return
         assert question is not None
-        answer = answerer.ask(question, audience=audience, k=k)
+        answer = answerer.ask(
+            question, audience=audience, k=k, llm=llm, show_unsupported=show_unsupported
+        )
         if fmt == "text" and console.is_terminal:
             console.print(renderable(answer))
         else:

@@ -87,6 +87,11 @@ class Document(BaseModel):
     text: str = Field(default="", description="Full stored text; passages point into it")
     extra: dict[str, str] = Field(default_factory=dict)
 
+    @property
+    def indexed_title(self) -> str:
+        """The title as search sees it: empty when the title is only a placeholder."""
+        return "" if self.extra.get("untitled") else self.title
+
 
 class Passage(BaseModel):
     """A retrievable span of a document: 1-4 sentences within one section."""
@@ -135,6 +140,9 @@ class Query(BaseModel):
     yes_no: bool = False
     focus: str = ""
     terms: list[str] = Field(default_factory=list)
+    expansion_terms: list[str] = Field(
+        default_factory=list, description="Words added by abbreviation expansion (weighted lower)"
+    )
     focus_terms: list[str] = Field(default_factory=list)
     expansions: dict[str, str] = Field(
         default_factory=dict, description="Abbreviation -> long form (or back) added to the search"
@@ -166,6 +174,7 @@ class Statement(BaseModel):
 
     text: str
     citations: list[int] = Field(default_factory=list)
+    supported: bool = True
 
 
 class AnswerSection(BaseModel):
@@ -210,6 +219,7 @@ class Answer(BaseModel):
     status: str = "pending_review"
     disclaimer: str = ""
     composer: str = "extractive"
+    composer_note: str | None = None
     generated_at: str = ""
     corpus_version: int = 0
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -104,8 +104,21 @@ class Answerer:
     def close(self) -> None:
         self.searcher.close()
 
-    def ask(self, question: str, *, audience: str = "clinician", k: int = ANSWER_HITS) -> Answer:
-        """Answer one question for an audience (clinician, student, patient)."""
+    def ask(
+        self,
+        question: str,
+        *,
+        audience: str = "clinician",
+        k: int = ANSWER_HITS,
+        llm: bool = False,
+        show_unsupported: bool = False,
+    ) -> Answer:
+        """Answer one question for an audience (clinician, student, patient).
+
+        `llm` has the configured LLM (OSLER_LLM_*) write the answer, every sentence checked
+        against the passages it cites; on any failure the extractive composer answers and
+        `composer_note` says why. `show_unsupported` keeps failed sentences, flagged.
+        """
         began = time.perf_counter()
         timings: dict[str, float] = {}
         question = " ".join(question.split())
@@ -139,7 +152,13 @@ class Answerer:
             )
             return _abstain(answer, reason, hits[:3], timings, began)
         mark = time.perf_counter()
-        draft = extractive.compose(query, hits, audience, urgent=answer.notice is not None)
+        draft = None
+        if llm:
+            draft, answer.composer_note = _llm_draft(query, hits, audience, show_unsupported)
+            timings["llm"] = _ms(mark)
+            answer.composer = "llm" if draft is not None else "extractive"
+        if draft is None:
+            draft = extractive.compose(query, hits, audience, urgent=answer.notice is not None)
         timings["compose"] = _ms(mark)
         if draft is None:
             reason = (
@@ -152,6 +171,32 @@ class Answerer:
         answer.evidence_summary = dict(Counter(r.evidence_level.value for r in answer.references))
         answer.timings_ms = {**timings, "total": _ms(began)}
         return answer
+
+
+NO_LLM_NOTE = "no LLM configured (set OSLER_LLM_BASE_URL)"
+
+
+def _llm_draft(
+    query: Query, hits: list[Hit], reader: str, show_unsupported: bool
+) -> tuple[extractive.Draft | None, str | None]:
+    """The LLM's checked draft and a note, or (None, why the extractive composer answers)."""
+    from osler.compose import llm  # loads the openai client only when asked for
+
+    settings = llm.LLMSettings.from_env()
+    if settings is None:
+        return None, NO_LLM_NOTE
+    try:
+        draft = llm.compose_llm(query, hits, reader, settings, show_unsupported=show_unsupported)
+    except llm.LLMError as e:
+        return None, f"LLM answer not used ({e}); answered extractively"
+    if not isinstance(draft, llm.LLMDraft):
+        return None, "LLM answer not used (no passages); answered extractively"
+    if not draft.dropped:
+        return draft, None
+    fate = "flagged as unsupported" if show_unsupported else "dropped"
+    total = draft.kept + draft.dropped
+    note = f"{draft.dropped} of {total} LLM sentence(s) failed citation checks and were {fate}"
+    return draft, note
 
 
 def _reference(n: int, hit: Hit) -> Reference:

@@ -28,7 +28,8 @@ BOILERPLATE = re.compile(
     r"the human phenotype ontology|signs and symptoms approximate number|"
     r"if the information is available, the table|the frequency of a sign or symptom|"
     r"you can use the medlineplus|these resources address the diagnosis or management|"
-    r"what are the signs and symptoms of)",
+    r"what are the signs and symptoms of|talk with your (doctor|health care provider) about clinical trials|"
+    r"general information about clinical trials)",
     re.I,
 )
 #: Words too general to show that a sentence or source is about a question's topic.
@@ -37,6 +38,13 @@ GENERIC = frozenset(
     "infection infections type types adult adults child children childhood chronic acute severe "
     "mild cancer cancers tumor tumors symptoms treatment patients health medical drug drugs "
     "medicine medicines".split()
+)
+#: Sentences that state an aim or a method, not a finding ("Objective: To compare ...").
+NOT_A_FINDING = re.compile(
+    r"^((objectives?|aims?|purpose|background|methods?|design|setting)\s*:|"
+    r"to (compare|assess|evaluate|determine|investigate|examine|describe)\b|"
+    r"(we|this study|the present study|this trial) (aimed|sought|aims|investigated|evaluated|will))",
+    re.I,
 )
 MIN_WORDS, MAX_WORDS, MAX_LIST_WORDS = 6, 70, 130
 MAX_BULLETS = 8
@@ -93,7 +101,7 @@ def _clean(unit: str) -> str | None:
     text = text.strip()
     n = len(text.split())
     is_list = " - " in text and text.split(" - ", 1)[0].endswith(":")
-    if not text or BOILERPLATE.search(text) or (not text[0].isupper() and not text[0].isdigit()):
+    if not text or BOILERPLATE.search(text) or NOT_A_FINDING.search(text) or (not text[0].isupper() and not text[0].isdigit()):
         return None
     if n < MIN_WORDS or n > (MAX_LIST_WORDS if is_list else MAX_WORDS):
         return None

@@ -39,7 +39,7 @@ def build(pmid: str, title: str, snippets: list[str]) -> ParsedDocument:
         evidence_level=verdict.level,
         evidence_inferred=verdict.inferred,
         evidence_reason=verdict.reason,
-        extra={"dataset": "bioasq"},
+        extra={"dataset": "bioasq", **({} if title else {"untitled": "1"})},
     )
     sections = [Section(heading="Title", text=title)] if title else []
     if snippets:

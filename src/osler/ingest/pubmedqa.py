@@ -53,7 +53,7 @@ def _item(pmid: str, item: object) -> ParsedDocument:
         evidence_level=verdict.level,
         evidence_inferred=verdict.inferred,
         evidence_reason=verdict.reason,
-        extra={"dataset": "pubmedqa"},
+        extra={"dataset": "pubmedqa", "untitled": "1"},
     )
     return ParsedDocument(document=doc, sections=sections)
 

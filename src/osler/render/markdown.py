@@ -16,7 +16,8 @@ def esc(text: str) -> str:
 
 
 def cites(statement: Statement) -> str:
-    return "".join(f" [{n}]" for n in statement.citations)
+    flag = "" if statement.supported else " *(unsupported: failed the citation check)*"
+    return "".join(f" [{n}]" for n in statement.citations) + flag
 
 
 def _item(statement: Statement) -> list[str]:
@@ -55,5 +56,7 @@ def to_markdown(answer: Answer) -> str:
             )
             lines.append(f"   > {esc(r.quote)}")
         lines.append("")
+    if answer.composer_note:
+        lines += [f"*Composer: {esc(answer.composer)} ({esc(answer.composer_note)})*", ""]
     lines += ["---", f"*{esc(answer.disclaimer)}*", ""]
     return "\n".join(lines)

@@ -11,7 +11,8 @@ from osler.models import Answer, Statement
 
 
 def _cites(statement: Statement) -> str:
-    return "".join(f"[cyan]\\[{n}][/]" for n in statement.citations)
+    flag = "" if statement.supported else " [red](unsupported)[/]"
+    return "".join(f"[cyan]\\[{n}][/]" for n in statement.citations) + flag
 
 
 def renderable(answer: Answer) -> Group:
@@ -38,6 +39,8 @@ def renderable(answer: Answer) -> Group:
                 f"{escape(r.evidence_level.label)})[/]"
                 + (f" [link={r.url}]{escape(r.url)}[/link]" if r.url else "")
             )
+    if answer.composer_note:
+        parts.append(Text(f"\nComposer: {answer.composer} ({answer.composer_note})", style="dim"))
     parts.append(Text("\n" + answer.disclaimer, style="dim italic"))
     return Group(*parts)
 

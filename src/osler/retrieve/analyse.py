@@ -175,7 +175,7 @@ def analyse(question: str, abbreviations: dict[str, str] | None = None) -> Query
                 expansions[short] = long_form
     extra = [t for v in expansions.values() for t in content_terms(v)]
     extra += [k.lower() for k in expansions]
-    terms += [t for t in extra if t not in terms]
+    expansion_terms = [t for t in dict.fromkeys(extra) if t not in terms]
     focus_terms = content_terms(focus)
     for short, long_form in expansions.items():
         if short.lower() in focus_terms:
@@ -187,6 +187,7 @@ def analyse(question: str, abbreviations: dict[str, str] | None = None) -> Query
         yes_no=yes_no,
         focus=focus,
         terms=terms,
+        expansion_terms=expansion_terms,
         focus_terms=focus_terms,
         expansions=expansions,
     )

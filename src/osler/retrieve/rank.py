@@ -114,12 +114,12 @@ def _stem(word: str) -> str:
     return word.lower()[:6]
 
 
-def focus_factor(title: str, query: Query) -> float:
-    """Share of the question's focus words found in the document title."""
+def focus_factor(title: str, text: str, query: Query) -> float:
+    """Share of the question's focus words found in the document title or the passage."""
     if not query.focus_terms:
         return 0.0
-    title_words = {_stem(w) for w in re.findall(r"\w+", title)}
-    return sum(_stem(t) in title_words for t in query.focus_terms) / len(query.focus_terms)
+    seen = {_stem(w) for w in re.findall(r"\w+", f"{title} {text}")}
+    return sum(_stem(t) in seen for t in query.focus_terms) / len(query.focus_terms)
 
 
 def factors(c: Candidate, query: Query, reader: str) -> dict[str, float]:
@@ -131,7 +131,7 @@ def factors(c: Candidate, query: Query, reader: str) -> dict[str, float]:
         "authority": authority_factor(doc),
         "audience": audience_factor(doc, reader),
         "section": section_factor(c.passage.section, query),
-        "focus": focus_factor(doc.title, query),
+        "focus": focus_factor(doc.indexed_title, c.passage.text, query),
     }
 
 

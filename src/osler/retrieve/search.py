@@ -15,6 +15,8 @@ from osler.retrieve.rank import Candidate, rank
 from osler.store import Store, open_store
 
 READERS = ("clinician", "student", "patient")
+#: Most candidates taken from an index when widening the net for k results.
+MAX_CANDIDATES = 3200
 
 
 class NothingIngested(RuntimeError):
@@ -98,7 +100,23 @@ class Searcher:
         if not query.terms:
             return []
         n = self.weights.candidates
-        lexical = self.lexical.search(query.terms, n, query.focus_terms)
+        while True:
+            hits, exhausted = self._ranked(query, n, k, audience, datasets, use_dense)
+            # near-duplicates and the per-document cap can leave fewer than k: widen the net
+            if len(hits) >= k or exhausted or n >= MAX_CANDIDATES:
+                return hits
+            n *= 4
+
+    def _ranked(
+        self,
+        query: Query,
+        n: int,
+        k: int,
+        audience: str,
+        datasets: set[str] | None,
+        use_dense: bool,
+    ) -> tuple[list[Hit], bool]:
+        lexical = self.lexical.search(query.terms, n, query.expansion_terms)
         dense = self.dense.search(query.cleaned, n) if self.dense and use_dense else []
         scores = fuse([lexical, dense], self.weights.rrf_k) if dense else dict(lexical)
         lex, den = dict(lexical), dict(dense)
@@ -115,7 +133,7 @@ class Searcher:
             candidates.append(
                 Candidate(passage, doc, score / top, lex.get(pid, 0.0), den.get(pid, 0.0))
             )
-        return rank(candidates, query, audience, self.weights, k)
+        return rank(candidates, query, audience, self.weights, k), len(lexical) < n
 
 
 def hit_json(hit: Hit, explain: bool = False) -> dict[str, object]:

@@ -192,10 +192,13 @@ class SQLiteStore:
             last = rows[-1]["rowid"]
 
     def iter_documents_passages(self) -> Iterator[tuple[str, list[Passage]]]:
-        """(title, passages) of every document, in storage order: what indexes are built from."""
+        """(indexed title, passages) of every document, in storage order: what indexes use.
+
+        The indexed title is empty for documents whose title is a placeholder (extra.untitled).
+        """
         rows = self.db.execute(
-            "SELECT d.title AS title, p.* FROM passages p JOIN documents d ON d.id = p.document_id "
-            "ORDER BY p.rowid"
+            "SELECT CASE WHEN json_extract(d.extra, '$.untitled') IS NULL THEN d.title ELSE '' END "
+            "AS title, p.* FROM passages p JOIN documents d ON d.id = p.document_id ORDER BY p.rowid"
         )
         current: list[Passage] = []
         title = ""

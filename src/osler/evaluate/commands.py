@@ -1,0 +1,217 @@
+"""`osler eval ...`: benchmark commands (mounted in osler.cli with `app.add_typer`)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from osler import config
+from osler.evaluate import retrieval as bench
+from osler.index import dense as dense_module
+from osler.ingest import pipeline
+from osler.retrieve.search import Searcher
+from osler.store import open_store
+
+eval_app = typer.Typer(
+    help="Measure Osler on the shared benchmark data (retrieval against a plain BM25 baseline).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+@eval_app.callback()
+def _eval() -> None:
+    """Benchmarks of Osler on the shared data."""
+
+
+class _BarProgress(bench.Progress):
+    """One rich bar per task on stderr (questions done, ETA); a plain line when not a terminal."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.task: Any = None
+        self.name = ""
+        self.total = 0
+        self.began = 0.0
+
+    def start(self, name: str, total: int) -> None:
+        self.name, self.total, self.began = name, total, time.perf_counter()
+        self.task = self.bar.add_task(name, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        self.bar.advance(self.task, n)
+
+    def done(self) -> None:
+        if self.bar.disable:
+            elapsed = time.perf_counter() - self.began
+            err.print(f"{self.name}: {self.total:,} questions in {elapsed:.1f} s")
+
+
+class _IngestProgress(pipeline.Progress):
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.task = bar.add_task("ingest shared data", total=None)
+
+    def start(self, total_bytes: int, files: int) -> None:
+        self.bar.update(self.task, total=total_bytes or 1)
+
+    def advance(self, done_bytes: int, documents: int) -> None:
+        self.bar.update(self.task, completed=done_bytes)
+
+
+def _bar() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+
+
+@contextmanager
+def _searcher(data_dir: Path | None, shared: Path) -> Iterator[tuple[Searcher, str]]:
+    """The searcher of the given data dir, or of a temporary one built from the shared data."""
+    if data_dir is not None:
+        if not (data_dir / "osler.sqlite3").exists():
+            raise bench.BenchmarkError(f"{data_dir} holds no Osler store: run `osler ingest` first")
+        searcher = Searcher.open(data_dir)
+        try:
+            yield searcher, str(data_dir)
+        finally:
+            searcher.close()
+        return
+    if not shared.is_dir():
+        raise bench.BenchmarkError(f"no shared data at {shared} (set $OSLER_SHARED_DATA)")
+    with tempfile.TemporaryDirectory(prefix="osler-eval-") as tmp:
+        root = Path(tmp)
+        store = open_store(root)
+        try:
+            with _bar() as bar:
+                summary = pipeline.ingest(store, [shared], progress=_IngestProgress(bar))
+            err.print(
+                f"Ingested {summary.documents:,} documents ({summary.passages:,} passages) "
+                f"from {shared} into a temporary data dir in {summary.seconds:.1f} s."
+            )
+            dense_module.sync_if_enabled(store, root, err, quiet=True, rebuild=False)
+        finally:
+            store.close()
+        searcher = Searcher.open(root)
+        try:
+            yield searcher, f"temporary (all of {shared})"
+        finally:
+            searcher.close()
+
+
+@eval_app.command()
+def retrieval(
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
+    ] = None,
+    tasks: Annotated[
+        str, typer.Option("--tasks", help=f"Comma-separated tasks: {','.join(bench.TASKS)}.")
+    ] = ",".join(bench.TASKS),
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help="Questions per task (default: a 2,000 MedQuAD sample, all BioASQ and PubMedQA).",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="An ingested data dir to evaluate (default: a temporary one holding all of the "
+            "shared data, ingested and indexed for this run).",
+        ),
+    ] = None,
+    shared: Annotated[
+        Path | None,
+        typer.Option(
+            "--shared-data",
+            help=f"Where the questions come from (default: ${config.SHARED_DATA_ENV} or "
+            "../shared/data).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the question samples.")] = bench.SEED,
+    per_question: Annotated[
+        Path | None,
+        typer.Option(
+            "--per-question",
+            help="Write one JSON line per question (each system's top 10 and gold rank).",
+        ),
+    ] = None,
+) -> None:
+    """Retrieval benchmark: Osler vs a plain BM25 baseline (and dense-only) on MedQuAD, BioASQ, PubMedQA."""
+    names = [t.strip().lower() for t in tasks.split(",") if t.strip()]
+    bad = [t for t in names if t not in bench.TASKS]
+    if bad or not names:
+        raise typer.BadParameter(
+            f"unknown task {bad[0]!r}" if bad else "no task given", param_hint="--tasks"
+        )
+    shared = shared or config.shared_data_dir()
+    lines = per_question.open("w", encoding="utf-8") if per_question else None
+
+    def write_line(record: dict[str, Any]) -> None:
+        assert lines is not None
+        lines.write(json.dumps(record) + "\n")
+
+    try:
+        with _searcher(data_dir, shared) as (searcher, where), _bar() as bar:
+            report = bench.run_benchmark(
+                searcher,
+                list(dict.fromkeys(names)),
+                limit=limit,
+                shared=shared,
+                seed=seed,
+                progress=_BarProgress(bar),
+                details=write_line if lines else None,
+            )
+        report["corpus"]["data_dir"] = where
+    except bench.BenchmarkError as exc:
+        err.print(f"[red]Cannot run the benchmark[/]: {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        if lines:
+            lines.close()
+    corpus = report["corpus"]
+    console.print(
+        f"Corpus: {corpus['documents']:,} documents, {corpus['passages']:,} passages "
+        f"(corpus version {corpus['corpus_version']}; {where})."
+    )
+    for table in bench.tables(report):
+        console.print(table)
+    for name, task in report["tasks"].items():
+        excluded = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in task["excluded"].items())
+        console.print(
+            f"[dim]{name}: {task['questions']:,} of {task['available']:,} eligible questions; "
+            f"{excluded}[/]"
+        )
+    if json_path:
+        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Report written to {json_path}")
