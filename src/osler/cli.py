@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +28,7 @@ from osler.index import dense as dense_module
 from osler.index.lexical import LexicalIndex
 from osler.ingest import pipeline
 from osler.ingest.registry import FORMATS
-from osler.models import EVIDENCE_LABELS, EvidenceLevel, Hit, IngestSummary, Query
+from osler.models import EVIDENCE_LABELS, Answer, EvidenceLevel, Hit, IngestSummary, Query
 from osler.render import FORMATS as ANSWER_FORMATS
 from osler.render import render
 from osler.render.terminal import renderable
@@ -361,6 +362,12 @@ def ask(
             help="With --llm: keep sentences that fail citation checks, flagged.",
         ),
     ] = False,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Continue this conversation id.")
+    ] = None,
+    follow_up: Annotated[
+        bool, typer.Option("--follow-up", help="Continue the last conversation (a follow-up).")
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Answer a question with a short, cited clinical article."""
@@ -380,21 +387,71 @@ def ask(
         if batch:
             for item in read_batch(batch, default_audience=audience):
                 answer = answerer.ask(
-                    item["question"], audience=item["audience"], k=k, llm=llm,
+                    item["question"],
+                    audience=item["audience"],
+                    k=k,
+                    llm=llm,
                     show_unsupported=show_unsupported,
                 )
                 print(answer.model_dump_json() if fmt == "json" else render(answer, fmt))
             return
         assert question is not None
+        last = config.data_dir(data_dir) / LAST_CONVERSATION
+        if follow_up and not conversation and last.is_file():
+            conversation = last.read_text().strip()
+        conversation = conversation or uuid.uuid4().hex
         answer = answerer.ask(
-            question, audience=audience, k=k, llm=llm, show_unsupported=show_unsupported
+            question,
+            audience=audience,
+            k=k,
+            llm=llm,
+            show_unsupported=show_unsupported,
+            conversation_id=conversation,
         )
-        if fmt == "text" and console.is_terminal:
-            console.print(renderable(answer))
-        else:
-            print(render(answer, fmt))
+        last.write_text(conversation)
+        _show_answer(answer, fmt)
     finally:
         answerer.close()
+
+
+LAST_CONVERSATION = "last-conversation"
+
+
+def _show_answer(answer: Answer, fmt: str) -> None:
+    if fmt == "text" and console.is_terminal:
+        console.print(renderable(answer))
+        if answer.standalone_question != answer.question:
+            console.print(f"[dim]Understood as: {escape(answer.standalone_question)}[/]")
+        for f in answer.follow_ups:
+            console.print(f"[dim]You may also ask:[/] {escape(f)}")
+    else:
+        print(render(answer, fmt))
+
+
+@app.command()
+def chat(
+    audience: Audience = "clinician",
+    data_dir: DataDir = None,
+) -> None:
+    """Ask questions one after another; follow-ups keep the conversation's context."""
+    if audience not in READERS:
+        raise typer.BadParameter(f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
+    answerer = Answerer.open(data_dir)
+    conversation = uuid.uuid4().hex
+    console.print("Ask a question (empty line or Ctrl-D to stop).")
+    try:
+        while True:
+            try:
+                question = console.input("[bold]> [/]").strip()
+            except EOFError:
+                break
+            if not question or question.lower() in {"exit", "quit"}:
+                break
+            answer = answerer.ask(question, audience=audience, conversation_id=conversation)
+            _show_answer(answer, "text")
+    finally:
+        answerer.close()
+        (config.data_dir(data_dir) / LAST_CONVERSATION).write_text(conversation)
 
 
 @app.command()

@@ -223,3 +223,7 @@ class Answer(BaseModel):
     generated_at: str = ""
     corpus_version: int = 0
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    conversation_id: str | None = Field(default=None, description="Conversation this turn belongs to")
+    follow_ups: list[str] = Field(
+        default_factory=list, description="Questions about facets the sources cover and this answer did not"
+    )

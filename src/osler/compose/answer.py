@@ -9,10 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from osler.compose import extractive, safety, templates
+from osler.conversation import Turn, covers, resolve, suggest
 from osler.models import Answer, AnswerSection, Audience, Hit, Query, Reference, Statement
 from osler.retrieve.analyse import words
 from osler.retrieve.search import Searcher
 
+#: Turns a conversation remembers.
+MAX_TURNS = 20
 #: Hits taken from retrieval for composing an answer.
 ANSWER_HITS = 30
 SMALL_WORDS = frozenset("a an and as at by for from in of on or the to vs with".split())
@@ -42,6 +45,15 @@ _LEAD = re.compile(
 
 def title_for(query: Query) -> str:
     """A reference-article title from the question, e.g. 'Treatment of Gallbladder Cancer'."""
+    phrase = focus_phrase(query)
+    if query.question_type == "yes_no" or query.yes_no or not phrase:
+        return title_case(query.question.rstrip(" ?"))
+    pattern = templates.TITLES.get(query.question_type, "{}")
+    return pattern.format(title_case(phrase))
+
+
+def focus_phrase(query: Query) -> str:
+    """The topic as the reader wrote it: "liver metastases from gallbladder cancer"."""
     phrase = query.cleaned
     for _ in range(3):
         phrase = _LEAD.sub("", phrase).strip()
@@ -56,10 +68,9 @@ def title_for(query: Query) -> str:
     )
     if query.question_type == "definition" and len(phrase.split()) > 5 and query.focus:
         phrase = query.focus
-    if query.question_type == "yes_no" or not phrase:
-        return title_case(query.question.rstrip(" ?"))
-    pattern = templates.TITLES.get(query.question_type, "{}")
-    return pattern.format(title_case(phrase))
+    if query.question_type == "yes_no":
+        return query.focus
+    return phrase
 
 
 def _stem(w: str) -> str:
@@ -112,6 +123,49 @@ class Answerer:
         k: int = ANSWER_HITS,
         llm: bool = False,
         show_unsupported: bool = False,
+        conversation_id: str | None = None,
+    ) -> Answer:
+        """Answer a question; with a conversation id, as a follow-up of that conversation.
+
+        The follow-up is resolved into a standalone question (shown in `standalone_question` and
+        used for retrieval) and the turn is recorded under the id.
+        """
+        question = " ".join(question.split())
+        stored = self.searcher.store.get_conversation(conversation_id) if conversation_id else None
+        previous = [Turn.model_validate(t) for t in stored or []]
+        standalone = resolve(question, previous, self.topics)
+        answer = self._answer(
+            question, standalone, audience=audience, k=k, llm=llm, show_unsupported=show_unsupported
+        )
+        if conversation_id:
+            query = self.searcher.analyse(standalone)
+            turn = Turn(
+                question=question,
+                standalone=standalone,
+                focus=focus_phrase(query) or (previous[-1].focus if previous else ""),
+                question_type=query.question_type,
+            )
+            turns = [*(stored or []), turn.model_dump()][-MAX_TURNS:]
+            self.searcher.store.save_conversation(conversation_id, turns)
+            answer.conversation_id = conversation_id
+        return answer
+
+    def _follow_ups(self, query: Query, hits: list[Hit]) -> list[str]:
+        """Questions about other facets of the sources that are about this focus."""
+        focus = focus_phrase(query)
+        docs = list(dict.fromkeys(h.document_id for h in hits if covers(h.title, focus)))[:2]
+        sections = [p.section for d in docs for p in self.searcher.store.passages(d)]
+        return suggest(focus, query.question_type, sections)
+
+    def _answer(
+        self,
+        question: str,
+        standalone: str,
+        *,
+        audience: str = "clinician",
+        k: int = ANSWER_HITS,
+        llm: bool = False,
+        show_unsupported: bool = False,
     ) -> Answer:
         """Answer one question for an audience (clinician, student, patient).
 
@@ -121,11 +175,10 @@ class Answerer:
         """
         began = time.perf_counter()
         timings: dict[str, float] = {}
-        question = " ".join(question.split())
-        query = self.searcher.analyse(question)
+        query = self.searcher.analyse(standalone)
         answer = Answer(
             question=question,
-            standalone_question=question,
+            standalone_question=standalone,
             audience=audience,
             question_type=query.question_type,
             title=title_for(query),
@@ -137,9 +190,9 @@ class Answerer:
         if safety.is_emergency(question):
             answer.notice = safety.EMERGENCY_NOTICE
         mark = time.perf_counter()
-        hits = self.searcher.search(question, k=k, audience=audience)
+        hits = self.searcher.search(standalone, k=k, audience=audience)
         timings["retrieve"] = _ms(mark)
-        if not safety.looks_medical(question, self.topics) and not _together(query, hits):
+        if not safety.looks_medical(standalone, self.topics) and not _together(query, hits):
             return _abstain(answer, safety.NON_MEDICAL_REASON, [], timings, began)
         if not hits:
             return _abstain(answer, "No indexed source matches this question.", [], timings, began)
@@ -169,6 +222,7 @@ class Answerer:
         answer.sections = draft.sections
         answer.references = [_reference(n, h) for n, h in enumerate(draft.cited, 1)]
         answer.evidence_summary = dict(Counter(r.evidence_level.value for r in answer.references))
+        answer.follow_ups = self._follow_ups(query, hits)
         answer.timings_ms = {**timings, "total": _ms(began)}
         return answer
 

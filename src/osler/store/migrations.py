@@ -74,6 +74,21 @@ def m002_change_log(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_conversations(db: sqlite3.Connection) -> None:
+    """Follow-up conversations: the turns so far, as JSON."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS conversations (
+            id TEXT PRIMARY KEY,
+            turns TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations, each in its own transaction; return the names applied."""
     db.execute(

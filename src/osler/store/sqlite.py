@@ -227,6 +227,22 @@ class SQLiteStore:
         rows = self.db.execute(f"SELECT {', '.join(cols)}, '' AS text FROM documents")
         return [_document(r) for r in rows]
 
+    def get_conversation(self, conversation_id: str) -> list[dict[str, Any]] | None:
+        """The turns of a conversation, or None if there is no such conversation."""
+        row = self.db.execute(
+            "SELECT turns FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_conversation(self, conversation_id: str, turns: list[dict[str, Any]]) -> None:
+        """Create or replace a conversation's turns."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO conversations (id, turns, created_at, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET turns = excluded.turns, updated_at = excluded.updated_at",
+                (conversation_id, json.dumps(turns), _now(), _now()),
+            )
+
     def document_ids(self, source: str | None = None) -> list[str]:
         if source:
             return [

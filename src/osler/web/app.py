@@ -7,7 +7,9 @@ requests share it behind a lock (SQLite connection and composer state are not re
 from __future__ import annotations
 
 import random
+import re
 import threading
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,6 +67,18 @@ def check_audience(audience: str) -> str:
     if audience not in READERS:
         raise ApiError(400, f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
     return audience
+
+
+_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def check_conversation(conversation_id: str | None) -> str:
+    """A given conversation id (letters, digits, - and _), or a new one."""
+    if conversation_id is None or conversation_id == "":
+        return uuid.uuid4().hex
+    if not _CONVERSATION_ID.match(conversation_id):
+        raise ApiError(400, "conversation_id must be 1-64 letters, digits, '-' or '_'")
+    return conversation_id
 
 
 def status_step(status: str) -> int:
@@ -136,11 +150,16 @@ def create_app(data_dir: Path | None = None, *, rate_per_minute: int = 120) -> F
             return JSONResponse({"error": message}, status_code=500)
         return page("error.html", 500, message=message)
 
-    def ask(question: str, audience: str, llm: bool = False) -> Answer:
+    def ask(
+        question: str, audience: str, llm: bool = False, conversation: str | None = None
+    ) -> Answer:
         question, audience = check_question(question), check_audience(audience)
+        conversation = check_conversation(conversation)
         with lock:
             try:
-                return answerer.ask(question, audience=audience)
+                return answerer.ask(
+                    question, audience=audience, llm=llm, conversation_id=conversation
+                )
             except NothingIngested as exc:
                 raise ApiError(503, str(exc)) from exc
 
@@ -149,7 +168,7 @@ def create_app(data_dir: Path | None = None, *, rate_per_minute: int = 120) -> F
     @app.post("/api/ask", response_model=Answer, tags=["answers"])
     def api_ask(body: AskRequest) -> Answer:
         """Answer a question: bottom line, sections, numbered references (the Answer JSON)."""
-        return ask(body.question, body.audience, body.llm)
+        return ask(body.question, body.audience, body.llm, body.conversation_id)
 
     @app.get("/api/search", tags=["search"])
     def api_search(
@@ -239,14 +258,15 @@ def create_app(data_dir: Path | None = None, *, rate_per_minute: int = 120) -> F
         return page("home.html", examples=_examples(answerer), audience="clinician")
 
     @app.get("/ask", response_class=HTMLResponse, include_in_schema=False)
-    def ask_page(q: str = "", audience: str = "clinician") -> HTMLResponse:
-        answer = ask(q, audience)
+    def ask_page(q: str = "", audience: str = "clinician", c: str | None = None) -> HTMLResponse:
+        answer = ask(q, audience, conversation=c)
         return page(
             "answer_page.html",
             answer=answer,
             fragment=to_html(answer, "/passages/"),
             audience=audience,
             q=answer.question,
+            conversation=answer.conversation_id,
         )
 
     @app.get("/passages/{passage_id:path}", response_class=HTMLResponse, include_in_schema=False)
