@@ -83,3 +83,14 @@ def test_api_and_cli_keep_the_conversation(full_corpus) -> None:
         env=env, capture_output=True, text=True, check=True,
     )
     assert json.loads(run.stdout)["standalone_question"] == "How is asthma treated?"
+
+
+def test_follow_up_benchmark_beats_asking_without_context(answerer: Answerer, shared) -> None:
+    from osler.evaluate.followups import pairs, run
+
+    sample = pairs(shared / "medquad" / "medquad.jsonl", 5, seed=1)
+    assert all(p["follow_up"] in p["original"] or "?" in p["follow_up"] for p in sample)
+    report = run(answerer, shared / "medquad" / "medquad.jsonl", limit=40, seed=3)
+    assert report["pairs"] == 40
+    assert report["recall@5_with_context"] >= 0.8
+    assert report["recall@5_with_context"] > report["recall@5_without_context"] + 0.5
