@@ -266,7 +266,12 @@ def index(
 
 
 Audience = Annotated[
-    str, typer.Option("--audience", help="Who is reading: clinician, student or patient.")
+    str,
+    typer.Option(
+        "--audience",
+        help=f"Who is reading: {', '.join(READERS)} (changes the sources, the sentences "
+        "chosen and the wording).",
+    ),
 ]
 
 

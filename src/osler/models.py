@@ -201,6 +201,14 @@ class Reference(BaseModel):
     end: int
 
 
+class GlossaryEntry(BaseModel):
+    """A term of the answer defined on first use by a corpus sentence, cited like a statement."""
+
+    term: str
+    definition: str = Field(description="The definition sentence, verbatim in the cited quote")
+    citation: int = Field(description="Reference number of the passage holding the definition")
+
+
 class Answer(BaseModel):
     """A short cited clinical article answering one question (the `osler ask` JSON contract)."""
 
@@ -212,6 +220,13 @@ class Answer(BaseModel):
     bottom_line: Statement
     sections: list[AnswerSection] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
+    glossary: list[GlossaryEntry] = Field(
+        default_factory=list, description="Medical terms defined on first use (patient, student)"
+    )
+    questions_to_ask: list[str] = Field(
+        default_factory=list,
+        description="General questions for the care team (patient); no medical content, uncited",
+    )
     evidence_summary: dict[str, int] = Field(default_factory=dict)
     abstained: bool = False
     abstain_reason: str | None = None

@@ -8,8 +8,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from osler.audience import profile_for
 from osler.compose import extractive, safety, templates
 from osler.conversation import Turn, covers, resolve, suggest
+from osler.glossary import Glossary
 from osler.models import Answer, AnswerSection, Audience, Hit, Query, Reference, Statement
 from osler.retrieve.analyse import words
 from osler.retrieve.search import Searcher
@@ -81,17 +83,17 @@ def uncovered_focus(query: Query, hits: list[Hit]) -> list[str]:
     """Focus words the top hits do not mention, when too many are missing to answer; else []."""
     specific = extractive.specific_focus(query)
     seen = {_stem(w) for h in hits[:10] for w in words(f"{h.title} {h.text}")}
-    missing = [t for t in specific if _stem(t) not in seen]
-    covered = len(specific) - len(missing)
-    return missing if specific and covered / len(specific) < extractive.FOCUS_COVER - 1e-9 else []
+    if extractive.focus_covered(specific, seen):
+        return []
+    return [t for t in specific if _stem(t) not in seen] or specific
 
 
 def _together(query: Query, hits: list[Hit]) -> bool:
     """Some single hit mentions (nearly) every specific focus word of the question."""
-    specific = {_stem(t) for t in extractive.specific_focus(query)}
-    need = extractive.FOCUS_COVER * len(specific) - 1e-9
+    specific = extractive.specific_focus(query)
     return bool(specific) and any(
-        len(specific & {_stem(w) for w in words(f"{h.title} {h.text}")}) >= need for h in hits[:10]
+        extractive.focus_covered(specific, {_stem(w) for w in words(f"{h.title} {h.text}")})
+        for h in hits[:10]
     )
 
 
@@ -107,6 +109,14 @@ class Answerer:
             for name in (d.title, d.extra.get("focus", ""))
             if name
         }
+        self._glossary: Glossary | None = None
+
+    @property
+    def glossary(self) -> Glossary:
+        """Medical terms defined by the corpus's consumer pages; built on first use, once."""
+        if self._glossary is None:
+            self._glossary = Glossary.build(self.searcher.store, self.searcher.documents)
+        return self._glossary
 
     @classmethod
     def open(cls, data_dir: Path | None = None) -> Answerer:
@@ -176,6 +186,7 @@ class Answerer:
         began = time.perf_counter()
         timings: dict[str, float] = {}
         query = self.searcher.analyse(standalone)
+        profile = profile_for(audience)
         answer = Answer(
             question=question,
             standalone_question=standalone,
@@ -183,7 +194,7 @@ class Answerer:
             question_type=query.question_type,
             title=title_for(query),
             bottom_line=Statement(text=""),
-            disclaimer=safety.PATIENT_DISCLAIMER if audience == "patient" else safety.DISCLAIMER,
+            disclaimer=profile.disclaimer,
             generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
             corpus_version=self.searcher.store.corpus_version(),
         )
@@ -220,6 +231,10 @@ class Answerer:
             return _abstain(answer, reason, hits[:3], timings, began)
         answer.bottom_line = draft.bottom_line
         answer.sections = draft.sections
+        if profile.glossary:  # definitions cite passages too: they join draft.cited
+            said = [draft.bottom_line, *[s for section in draft.sections for s in section.items]]
+            answer.glossary = self.glossary.define(said, draft.cited, focus=query.focus)
+        answer.questions_to_ask = profile.questions_for(templates.template_name(query.question_type))
         answer.references = [_reference(n, h) for n, h in enumerate(draft.cited, 1)]
         answer.evidence_summary = dict(Counter(r.evidence_level.value for r in answer.references))
         answer.follow_ups = self._follow_ups(query, hits)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from osler.audience import Profile, profile_for
 from osler.compose import templates
 from osler.ingest.sentences import sentence_spans
 from osler.models import AnswerSection, Hit, Query, Statement
-from osler.retrieve.rank import evidence_factor
+from osler.readability import grade
 
 #: Navigation and page furniture that is never a medical statement.
 BOILERPLATE = re.compile(
@@ -29,7 +30,14 @@ BOILERPLATE = re.compile(
     r"if the information is available, the table|the frequency of a sign or symptom|"
     r"you can use the medlineplus|these resources address the diagnosis or management|"
     r"what are the signs and symptoms of|talk with your (doctor|health care provider) about clinical trials|"
-    r"general information about clinical trials)",
+    r"general information about clinical trials|"
+    r".{0,160}?these resources from medlineplus offer information|"
+    # GARD's explanation of its symptom-frequency table, and page credit lines
+    r"much of this information comes from orphanet|the frequency may also be listed as a fraction|"
+    r"the first number of the fraction is|for example, a frequency of \d|"
+    r"because these frequencies are based on|sometimes, no information on frequency is available|"
+    r"in these cases, the sign or symptom may be rare or common|nih: national|"
+    r"centers for disease control and prevention\.?$)",
     re.I,
 )
 #: Words too general to show that a sentence or source is about a question's topic.
@@ -60,10 +68,12 @@ class Candidate:
     score: float = 0.0
     kind: str = ""
     words: frozenset[str] = field(default_factory=frozenset)
+    #: Flesch-Kincaid grade, computed only for readers with a readability target.
+    grade: float | None = None
 
 
 def _stems(text: str) -> frozenset[str]:
-    return frozenset(w.lower()[:6] for w in re.findall(r"\w+", text) if len(w) > 2 or w.isdigit())
+    return frozenset(w.lower()[:6] for w in re.findall(r"\w+", text) if len(w) > 1 or w.isdigit())
 
 
 def _units(text: str) -> list[str]:
@@ -118,14 +128,37 @@ FOCUS_COVER = 2 / 3
 
 def specific_focus(query: Query) -> list[str]:
     """Focus words that name the topic (not "disease", "cancer", "adult" ...)."""
-    specific = [t for t in query.focus_terms if t not in GENERIC and (len(t) > 2 or t.isdigit())]
+    specific = [t for t in query.focus_terms if t not in GENERIC and (len(t) > 1 or t.isdigit())]
     return specific or list(query.focus_terms)
 
 
-def candidates(query: Query, hits: list[Hit], reader: str) -> list[Candidate]:
-    """Every usable sentence of the hits, scored."""
+def key_terms(specific: list[str]) -> list[str]:
+    """Focus words that must all be present: numbers and short codes ("12", "FG", "II"), which
+    tell sibling conditions apart, and the longest (usually the most specific) word."""
+    keys = [t for t in specific if t.isdigit() or len(t) <= 3]
+    longest = max(specific, key=len, default="")
+    return [*keys, longest] if longest and longest not in keys else keys
+
+
+def focus_covered(specific: list[str], seen: frozenset[str] | set[str]) -> bool:
+    """Enough of the focus words, and every key word, among `seen` (crude stems)."""
+    if not specific:
+        return True
+    stems = [t.lower()[:6] for t in specific]
+    share = sum(s in seen for s in stems) / len(stems)
+    return share >= FOCUS_COVER - 1e-9 and all(k.lower()[:6] in seen for k in key_terms(specific))
+
+
+def candidates(query: Query, hits: list[Hit], reader: str | Profile) -> list[Candidate]:
+    """Every usable sentence of the hits, scored for the reader's profile.
+
+    A profile with a readability target (patients) takes points off sentences above its
+    Flesch-Kincaid grade target, so plain sentences win among those that answer the question.
+    """
+    profile = profile_for(reader)
     q = _stems(" ".join(query.terms))
-    focus = _stems(" ".join(specific_focus(query)))
+    specific = specific_focus(query)
+    focus = _stems(" ".join(specific))
     top = max((h.score for h in hits), default=1.0) or 1.0
     template = templates.template_for(query.question_type)
     lead_cue = templates.CUES[template.sections[0][0]]
@@ -139,10 +172,9 @@ def candidates(query: Query, hits: list[Hit], reader: str) -> list[Candidate]:
             words = _stems(text)
             overlap = len(q & words) / len(q) if q else 0.0
             focus_cover = len(focus & (words | title)) / len(focus) if focus else 1.0
-            title_cover = len(focus & title) / len(focus) if focus else 1.0
-            if focus_cover < FOCUS_COVER - 1e-9:
+            if not focus_covered(specific, words | title):
                 continue
-            if hit.source_type == "consumer-health" and title_cover < FOCUS_COVER - 1e-9:
+            if hit.source_type == "consumer-health" and not focus_covered(specific, title):
                 continue  # a page about another condition that merely names this one
             kind = templates.classify(text, template)
             on_type = bool(lead_cue.search(text)) or hit.components.get("section", 0.0) > 0
@@ -154,10 +186,26 @@ def candidates(query: Query, hits: list[Hit], reader: str) -> list[Candidate]:
                 + 0.15 * focus_cover
                 + 0.15 * bool(lead_cue.search(text))
                 + 0.10 * hit.components.get("section", 0.0)
-                + 0.10 * evidence_factor(hit.evidence_level, False, reader)
+                + 0.10 * profile.evidence(hit.evidence_level)
+                + profile.source_weight * profile.audience_fit(hit.audience)
             )
-            out.append(Candidate(text, hit, rank, score, kind, words))
+            level = grade(text) if profile.readability_target is not None else None
+            if level is not None:
+                score -= profile.readability_penalty(level)
+            out.append(Candidate(text, hit, rank, score, kind, words, level))
     return out
+
+
+def _plain_enough(chosen: list[Candidate], c: Candidate, profile: Profile) -> bool:
+    """Whether adding `c` keeps the answer's Flesch-Kincaid grade within the profile's bounds."""
+    ceiling, limit = profile.readability_ceiling, profile.readability_limit
+    if ceiling is None:
+        return True
+    if limit is not None and c.grade is not None and c.grade > limit:
+        return False
+    level = grade(" ".join(o.text for o in [*chosen, c]))
+    bound = ceiling if len(chosen) >= profile.min_statements else (limit or ceiling)
+    return level <= bound
 
 
 def _similar(a: Candidate, b: Candidate) -> bool:
@@ -167,17 +215,29 @@ def _similar(a: Candidate, b: Candidate) -> bool:
     return bool(union) and len(a.words & b.words) / len(union) >= 0.6
 
 
-def select(cands: list[Candidate], *, limit: int, per_section: int = 4) -> list[Candidate]:
-    """The best candidates, near-duplicates dropped, at most `per_section` of each kind."""
+def select(
+    cands: list[Candidate], *, limit: int, per_section: int = 4, profile: Profile | None = None
+) -> list[Candidate]:
+    """The best candidates, near-duplicates dropped, at most `per_section` of each kind.
+
+    With a profile that has a grade ceiling (patients), a candidate is passed over when its own
+    Flesch-Kincaid grade is above the profile's limit, or when it would lift the answer's grade
+    above the ceiling once the answer holds `min_statements` (above the limit before that).
+    When no candidate passes, the best one is the answer: readability never empties it.
+    """
     chosen: list[Candidate] = []
     per_kind: dict[str, int] = {}
     for c in sorted(cands, key=lambda c: -c.score):
         if per_kind.get(c.kind, 0) >= per_section or any(_similar(c, o) for o in chosen):
             continue
+        if profile is not None and not _plain_enough(chosen, c, profile):
+            continue
         chosen.append(c)
         per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
         if len(chosen) >= limit:
             break
+    if not chosen and cands:  # nothing plain enough: the best candidate alone
+        chosen = [max(cands, key=lambda c: c.score)]
     return chosen
 
 
@@ -191,13 +251,16 @@ class Draft:
 
 
 def compose(
-    query: Query, hits: list[Hit], reader: str, *, limit: int = 10, urgent: bool = False
+    query: Query, hits: list[Hit], reader: str | Profile, *, limit: int = 10, urgent: bool = False
 ) -> Draft | None:
     """Build the answer from the hits; None when no sentence answers the question.
 
     `urgent` (an emergency described) puts a when-to-seek-care sentence first if there is one.
+    The reader's profile scores the sentences and names the sections.
     """
-    chosen = select(candidates(query, hits, reader), limit=limit + 1)
+    profile = profile_for(reader)
+    cands = candidates(query, hits, profile)
+    chosen = select(cands, limit=limit + 1, profile=profile)
     if not chosen:
         return None
     template = templates.template_for(query.question_type)
@@ -210,7 +273,7 @@ def compose(
     if urgent:
         best = [c for c in chosen if templates.CUES["warning"].search(c.text)] or best
     bottom = max(
-        best, key=lambda c: c.score + 0.1 * evidence_factor(c.hit.evidence_level, False, reader)
+        best, key=lambda c: c.score + 0.1 * profile.evidence(c.hit.evidence_level)
     )
     cited: list[Hit] = []
 
@@ -221,9 +284,7 @@ def compose(
 
     bottom_line = cite(bottom)
     sections = []
-    headings = dict(template.sections)
-    if reader == "patient":
-        headings.update({k: v for k, v in templates.PATIENT_HEADINGS.items() if k in headings})
+    headings = {kind: profile.heading(kind, heading) for kind, heading in template.sections}
     for kind, _ in template.sections:
         items = [c for c in chosen if c.kind == kind and c is not bottom]
         items.sort(key=lambda c: (c.hit.evidence_level.rank, -c.score))

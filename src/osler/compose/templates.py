@@ -202,19 +202,6 @@ TEMPLATE_OF: dict[str, str] = {
     "interactions": "drug",
 }
 
-#: Plain-language headings for patients and caregivers.
-PATIENT_HEADINGS: dict[str, str] = {
-    "primary": "Treatment options",
-    "evidence": "What studies found",
-    "selection": "Who it is for",
-    "pitfalls": "Things to watch out for",
-    "steps": "What to expect",
-    "definition": "What it is",
-    "tests": "Tests your care team may use",
-    "warning": "When to get help",
-    "prognosis": "Outlook",
-}
-
 #: Title patterns per question type ({} is the focus in title case).
 TITLES: dict[str, str] = {
     "treatment": "Treatment of {}",
@@ -233,12 +220,15 @@ TITLES: dict[str, str] = {
 }
 
 
+def template_name(question_type: str) -> str:
+    """The name of the template a question type uses ("risk" -> "causes")."""
+    return TEMPLATE_OF.get(
+        question_type, question_type if question_type in TEMPLATES else "definition"
+    )
+
+
 def template_for(question_type: str) -> Template:
-    return TEMPLATES[
-        TEMPLATE_OF.get(
-            question_type, question_type if question_type in TEMPLATES else "definition"
-        )
-    ]
+    return TEMPLATES[template_name(question_type)]
 
 
 def classify(sentence: str, template: Template) -> str:

@@ -23,6 +23,8 @@ from rich.progress import (
 )
 
 from osler import config
+from osler.evaluate import answers as answers_bench
+from osler.evaluate import audience as audience_bench
 from osler.evaluate import retrieval as bench
 from osler.index import dense as dense_module
 from osler.ingest import pipeline
@@ -30,7 +32,8 @@ from osler.retrieve.search import Searcher
 from osler.store import open_store
 
 eval_app = typer.Typer(
-    help="Measure Osler on the shared benchmark data (retrieval against a plain BM25 baseline).",
+    help="Measure Osler on the shared benchmark data: retrieval (against a plain BM25 baseline) "
+    "and answers.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -93,16 +96,12 @@ def _bar() -> Progress:
 
 
 @contextmanager
-def _searcher(data_dir: Path | None, shared: Path) -> Iterator[tuple[Searcher, str]]:
-    """The searcher of the given data dir, or of a temporary one built from the shared data."""
+def _corpus(data_dir: Path | None, shared: Path) -> Iterator[tuple[Path, str]]:
+    """The given data dir, or a temporary one built from the shared data: (path, description)."""
     if data_dir is not None:
         if not (data_dir / "osler.sqlite3").exists():
             raise bench.BenchmarkError(f"{data_dir} holds no Osler store: run `osler ingest` first")
-        searcher = Searcher.open(data_dir)
-        try:
-            yield searcher, str(data_dir)
-        finally:
-            searcher.close()
+        yield data_dir, str(data_dir)
         return
     if not shared.is_dir():
         raise bench.BenchmarkError(f"no shared data at {shared} (set $OSLER_SHARED_DATA)")
@@ -119,9 +118,16 @@ def _searcher(data_dir: Path | None, shared: Path) -> Iterator[tuple[Searcher, s
             dense_module.sync_if_enabled(store, root, err, quiet=True, rebuild=False)
         finally:
             store.close()
+        yield root, f"temporary (all of {shared})"
+
+
+@contextmanager
+def _searcher(data_dir: Path | None, shared: Path) -> Iterator[tuple[Searcher, str]]:
+    """The searcher of the given data dir, or of a temporary one built from the shared data."""
+    with _corpus(data_dir, shared) as (root, where):
         searcher = Searcher.open(root)
         try:
-            yield searcher, f"temporary (all of {shared})"
+            yield searcher, where
         finally:
             searcher.close()
 
@@ -212,6 +218,166 @@ def retrieval(
             f"[dim]{name}: {task['questions']:,} of {task['available']:,} eligible questions; "
             f"{excluded}[/]"
         )
+    if json_path:
+        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Report written to {json_path}")
+
+
+@eval_app.command()
+def answers(
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help=f"Cap every question set (default: {answers_bench.SAMPLE} MedQuAD questions, "
+            f"{answers_bench.OFF_CORPUS} off-corpus and as many in-corpus questions).",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="An ingested data dir to evaluate (default: a temporary one holding all of the "
+            "shared data). It is only read: the off-corpus questions use a copy.",
+        ),
+    ] = None,
+    shared: Annotated[
+        Path | None,
+        typer.Option(
+            "--shared-data",
+            help=f"Where the questions come from (default: ${config.SHARED_DATA_ENV} or "
+            "../shared/data).",
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the question samples.")
+    ] = answers_bench.SEED,
+) -> None:
+    """Answer benchmark: quality, citation faithfulness, verifier, abstention and latency of `osler ask`."""
+    shared = shared or config.shared_data_dir()
+    try:
+        with _corpus(data_dir, shared) as (root, where), _bar() as bar:
+            report = answers_bench.run_answers(
+                root, limit=limit, shared=shared, seed=seed, progress=_BarProgress(bar)
+            )
+        report["corpus"]["data_dir"] = where
+    except bench.BenchmarkError as exc:
+        err.print(f"[red]Cannot run the benchmark[/]: {exc}")
+        raise typer.Exit(2) from None
+    corpus = report["corpus"]
+    console.print(
+        f"Corpus: {corpus['documents']:,} documents, {corpus['passages']:,} passages "
+        f"(corpus version {corpus['corpus_version']}; {where})."
+    )
+    for table in answers_bench.tables(report):
+        console.print(table)
+    failures = report["abstention"]["failures"]["off_corpus_answered"]
+    for f in failures[:3]:
+        console.print(
+            f"[dim]off-corpus answered: {f['question']!r} -> {f['bottom_line'][:100]!r}[/]"
+        )
+    if json_path:
+        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Report written to {json_path}")
+
+
+@eval_app.command()
+def audience(
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="MedQuAD questions answered per audience.")
+    ] = audience_bench.LIMIT,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="An ingested data dir to evaluate (default: a temporary one holding all of the "
+            "shared data).",
+        ),
+    ] = None,
+    shared: Annotated[
+        Path | None,
+        typer.Option(
+            "--shared-data",
+            help=f"Where the questions come from (default: ${config.SHARED_DATA_ENV} or "
+            "../shared/data).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the question sample.")] = bench.SEED,
+) -> None:
+    """Audience benchmark: readability (Flesch-Kincaid) and source fit of patient vs clinician answers."""
+    shared = shared or config.shared_data_dir()
+    try:
+        with _corpus(data_dir, shared) as (root, where), _bar() as bar:
+            report = audience_bench.run_benchmark(
+                root, shared, limit=limit, seed=seed, progress=_BarProgress(bar)
+            )
+        report["corpus"]["data_dir"] = where
+    except bench.BenchmarkError as exc:
+        err.print(f"[red]Cannot run the benchmark[/]: {exc}")
+        raise typer.Exit(2) from None
+    corpus = report["corpus"]
+    console.print(
+        f"Corpus: {corpus['documents']:,} documents, {corpus['passages']:,} passages "
+        f"(corpus version {corpus['corpus_version']}; {where})."
+    )
+    for table in audience_bench.tables(report):
+        console.print(table)
+    if json_path:
+        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Report written to {json_path}")
+
+
+@eval_app.command()
+def followups(
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Question pairs.")] = 500,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="An ingested data dir to evaluate (default: a temporary one holding all of the "
+            "shared data).",
+        ),
+    ] = None,
+    shared: Annotated[
+        Path | None, typer.Option("--shared-data", help="Where the questions come from.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the pair sample.")] = 13,
+) -> None:
+    """Follow-up benchmark: recall@5 of a follow-up that does not name its topic, with context vs without."""
+    from osler.compose.answer import Answerer
+    from osler.evaluate import followups as followup_bench
+
+    shared = shared or config.shared_data_dir()
+    try:
+        with _corpus(data_dir, shared) as (root, where), _bar() as bar:
+            answerer = Answerer.open(root)
+            task = bar.add_task("follow-ups", total=limit)
+            report = followup_bench.run(
+                answerer,
+                shared / "medquad" / "medquad.jsonl",
+                limit=limit,
+                seed=seed,
+                tick=lambda: bar.advance(task),
+            )
+            answerer.close()
+    except bench.BenchmarkError as exc:
+        err.print(f"[red]Cannot run the benchmark[/]: {exc}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"{report['pairs']} pairs ({where}): recall@5 with context "
+        f"{report['recall@5_with_context']:.3f}, without {report['recall@5_without_context']:.3f} "
+        f"(target {report['target']})"
+    )
     if json_path:
         json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         console.print(f"Report written to {json_path}")

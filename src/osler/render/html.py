@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.models import Answer
 
 
@@ -21,4 +22,13 @@ def environment() -> Environment:
 
 def to_html(answer: Answer, passage_base: str | None = None) -> str:
     """The fragment; `passage_base` (e.g. "/passages/") adds "view in document" links."""
-    return environment().get_template("answer.html").render(answer=answer, passage_base=passage_base)
+    return (
+        environment()
+        .get_template("answer.html")
+        .render(answer=answer, passage_base=passage_base, **answer_globals())
+    )
+
+
+def answer_globals() -> dict[str, str]:
+    """Wording the answer fragment needs besides the answer (the care-team questions block)."""
+    return {"questions_heading": QUESTIONS_HEADING, "questions_note": QUESTIONS_NOTE}

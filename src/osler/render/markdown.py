@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.models import Answer, Statement
 
 _MD = re.compile(r"([\\`*_\[\]#|])")
@@ -45,6 +46,15 @@ def to_markdown(answer: Answer) -> str:
         lines += [f"## {esc(section.heading)}", ""]
         for statement in section.items:
             lines += _item(statement)
+        lines.append("")
+    if answer.glossary:
+        lines += ["## Terms used", ""]
+        for g in answer.glossary:
+            lines.append(f"- **{esc(g.term)}**: {esc(g.definition)} [{g.citation}]")
+        lines.append("")
+    if answer.questions_to_ask:
+        lines += [f"## {QUESTIONS_HEADING}", "", f"*{QUESTIONS_NOTE}*", ""]
+        lines += [f"- {esc(q)}" for q in answer.questions_to_ask]
         lines.append("")
     if answer.references:
         lines += ["## References", ""]

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
+from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.models import Answer, Statement
 
 
@@ -30,6 +31,16 @@ def renderable(answer: Answer) -> Group:
         parts.append(Text("\n" + section.heading, style="bold"))
         for s in section.items:
             parts.append(f"  • {escape(s.text)} {_cites(s)}")
+    if answer.glossary:
+        parts.append(Text("\nTerms used", style="bold"))
+        for g in answer.glossary:
+            parts.append(
+                f"  • [bold]{escape(g.term)}[/]: {escape(g.definition)} [cyan]\\[{g.citation}][/]"
+            )
+    if answer.questions_to_ask:
+        parts.append(Text("\n" + QUESTIONS_HEADING, style="bold"))
+        parts.append(Text("  " + QUESTIONS_NOTE, style="dim"))
+        parts.extend(f"  • {escape(q)}" for q in answer.questions_to_ask)
     if answer.references:
         parts.append(Text("\nReferences", style="bold"))
         for r in answer.references:

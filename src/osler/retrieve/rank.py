@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from osler.audience import Profile, profile_for
 from osler.config import RankingWeights
-from osler.models import Audience, Document, EvidenceLevel, Hit, Passage, Query
+from osler.models import Document, EvidenceLevel, Hit, Passage, Query
 
 #: Section headings that fit each question type.
 SECTION_CUES: dict[str, re.Pattern[str]] = {
@@ -62,14 +63,6 @@ AUTHORITY_BY_TYPE: dict[str, float] = {
     "drug-information": 0.5,
 }
 
-#: Which document audience each reader prefers.
-READER_AUDIENCE: dict[str, Audience | None] = {
-    "clinician": Audience.PROFESSIONAL,
-    "student": None,
-    "patient": Audience.CONSUMER,
-}
-
-
 @dataclass
 class Candidate:
     """A retrieved passage before ranking, with its raw scores."""
@@ -81,13 +74,10 @@ class Candidate:
     dense: float = 0.0
 
 
-def evidence_factor(level: EvidenceLevel, inferred: bool, reader: str) -> float:
-    """Guideline 1.0 down to expert opinion 1/6; patient education leads for patients."""
-    if reader == "patient":
-        value = 1.0 if level is EvidenceLevel.PATIENT_EDUCATION else (7 - level.rank) / 12
-    else:
-        value = max(0.0, (7 - level.rank) / 6)
-    return value * (0.75 if inferred else 1.0)
+def evidence_factor(level: EvidenceLevel, inferred: bool, reader: str | Profile) -> float:
+    """The reader's evidence weight of a level (see osler.audience: guideline first for
+    clinicians, patient education first for patients)."""
+    return profile_for(reader).evidence(level, inferred)
 
 
 def recency_factor(year: int | None) -> float:
@@ -100,9 +90,8 @@ def authority_factor(doc: Document) -> float:
     return AUTHORITY_BY_SOURCE.get(doc.source, AUTHORITY_BY_TYPE.get(doc.source_type, 0.4))
 
 
-def audience_factor(doc: Document, reader: str) -> float:
-    wanted = READER_AUDIENCE.get(reader)
-    return 0.5 if wanted is None else float(doc.audience is wanted)
+def audience_factor(doc: Document, reader: str | Profile) -> float:
+    return profile_for(reader).audience_fit(doc.audience)
 
 
 def section_factor(section: str, query: Query) -> float:

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Protocol
 
 from osler import config
+from osler.audience import READERS, profile_for
+from osler.audience import UnknownAudience as UnknownAudience  # re-exported
 from osler.config import RankingWeights
 from osler.index.lexical import LexicalIndex
 from osler.models import Document, Hit, Query
@@ -14,7 +16,6 @@ from osler.retrieve.analyse import analyse
 from osler.retrieve.rank import Candidate, rank
 from osler.store import Store, open_store
 
-READERS = ("clinician", "student", "patient")
 #: Most candidates taken from an index when widening the net for k results.
 MAX_CANDIDATES = 3200
 
@@ -24,10 +25,6 @@ class NothingIngested(RuntimeError):
 
     def __init__(self) -> None:
         super().__init__("Nothing is ingested yet: run `osler ingest PATH` (e.g. ../shared/data).")
-
-
-class UnknownAudience(ValueError):
-    """The audience is not one of clinician, student, patient."""
 
 
 class DenseSearch(Protocol):
@@ -92,8 +89,7 @@ class Searcher:
         use_dense: bool = True,
     ) -> list[Hit]:
         """Ranked passages for a question; [] when it holds no searchable words."""
-        if audience not in READERS:
-            raise UnknownAudience(f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
+        profile_for(audience)  # UnknownAudience for a name without a profile
         if not self.documents:
             raise NothingIngested()
         query = self.analyse(question)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from osler import __version__, config
+from osler.audience import PROFILES
 from osler.compose.answer import Answerer
 from osler.models import Answer, Audience
 from osler.render.html import to_html
@@ -96,7 +97,11 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(
-        version=__version__, readers=READERS, steps=STATUS_STEPS, status_step=status_step
+        version=__version__,
+        readers=READERS,
+        profiles=PROFILES,
+        steps=STATUS_STEPS,
+        status_step=status_step,
     )
     return env
 
