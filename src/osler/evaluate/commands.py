@@ -41,6 +41,33 @@ console = Console()
 err = Console(stderr=True)
 
 
+JsonPath = Annotated[
+    Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="An ingested data dir to evaluate (default: a temporary one holding all of the "
+        "shared data, ingested and indexed for this run).",
+    ),
+]
+SharedOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--shared-data",
+        help=f"Where the questions come from (default: ${config.SHARED_DATA_ENV} or "
+        "../shared/data).",
+    ),
+]
+
+
+def _write_json(report: dict[str, Any], json_path: Path | None) -> None:
+    if json_path:
+        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Report written to {json_path}")
+
+
 @eval_app.callback()
 def _eval() -> None:
     """Benchmarks of Osler on the shared data."""
@@ -134,9 +161,7 @@ def _searcher(data_dir: Path | None, shared: Path) -> Iterator[tuple[Searcher, s
 
 @eval_app.command()
 def retrieval(
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
-    ] = None,
+    json_path: JsonPath = None,
     tasks: Annotated[
         str, typer.Option("--tasks", help=f"Comma-separated tasks: {','.join(bench.TASKS)}.")
     ] = ",".join(bench.TASKS),
@@ -148,22 +173,8 @@ def retrieval(
             help="Questions per task (default: a 2,000 MedQuAD sample, all BioASQ and PubMedQA).",
         ),
     ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            help="An ingested data dir to evaluate (default: a temporary one holding all of the "
-            "shared data, ingested and indexed for this run).",
-        ),
-    ] = None,
-    shared: Annotated[
-        Path | None,
-        typer.Option(
-            "--shared-data",
-            help=f"Where the questions come from (default: ${config.SHARED_DATA_ENV} or "
-            "../shared/data).",
-        ),
-    ] = None,
+    data_dir: DataDirOption = None,
+    shared: SharedOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the question samples.")] = bench.SEED,
     per_question: Annotated[
         Path | None,
@@ -218,16 +229,12 @@ def retrieval(
             f"[dim]{name}: {task['questions']:,} of {task['available']:,} eligible questions; "
             f"{excluded}[/]"
         )
-    if json_path:
-        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        console.print(f"Report written to {json_path}")
+    _write_json(report, json_path)
 
 
 @eval_app.command()
 def answers(
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
-    ] = None,
+    json_path: JsonPath = None,
     limit: Annotated[
         int | None,
         typer.Option(
@@ -237,22 +244,8 @@ def answers(
             f"{answers_bench.OFF_CORPUS} off-corpus and as many in-corpus questions).",
         ),
     ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            help="An ingested data dir to evaluate (default: a temporary one holding all of the "
-            "shared data). It is only read: the off-corpus questions use a copy.",
-        ),
-    ] = None,
-    shared: Annotated[
-        Path | None,
-        typer.Option(
-            "--shared-data",
-            help=f"Where the questions come from (default: ${config.SHARED_DATA_ENV} or "
-            "../shared/data).",
-        ),
-    ] = None,
+    data_dir: DataDirOption = None,
+    shared: SharedOption = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the question samples.")
     ] = answers_bench.SEED,
@@ -280,35 +273,17 @@ def answers(
         console.print(
             f"[dim]off-corpus answered: {f['question']!r} -> {f['bottom_line'][:100]!r}[/]"
         )
-    if json_path:
-        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        console.print(f"Report written to {json_path}")
+    _write_json(report, json_path)
 
 
 @eval_app.command()
 def audience(
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
-    ] = None,
+    json_path: JsonPath = None,
     limit: Annotated[
         int, typer.Option("--limit", min=1, help="MedQuAD questions answered per audience.")
     ] = audience_bench.LIMIT,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            help="An ingested data dir to evaluate (default: a temporary one holding all of the "
-            "shared data).",
-        ),
-    ] = None,
-    shared: Annotated[
-        Path | None,
-        typer.Option(
-            "--shared-data",
-            help=f"Where the questions come from (default: ${config.SHARED_DATA_ENV} or "
-            "../shared/data).",
-        ),
-    ] = None,
+    data_dir: DataDirOption = None,
+    shared: SharedOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the question sample.")] = bench.SEED,
 ) -> None:
     """Audience benchmark: readability (Flesch-Kincaid) and source fit of patient vs clinician answers."""
@@ -329,28 +304,15 @@ def audience(
     )
     for table in audience_bench.tables(report):
         console.print(table)
-    if json_path:
-        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        console.print(f"Report written to {json_path}")
+    _write_json(report, json_path)
 
 
 @eval_app.command()
 def followups(
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
-    ] = None,
+    json_path: JsonPath = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Question pairs.")] = 500,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            help="An ingested data dir to evaluate (default: a temporary one holding all of the "
-            "shared data).",
-        ),
-    ] = None,
-    shared: Annotated[
-        Path | None, typer.Option("--shared-data", help="Where the questions come from.")
-    ] = None,
+    data_dir: DataDirOption = None,
+    shared: SharedOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the pair sample.")] = 13,
 ) -> None:
     """Follow-up benchmark: recall@5 of a follow-up that does not name its topic, with context vs without."""
@@ -378,6 +340,4 @@ def followups(
         f"{report['recall@5_with_context']:.3f}, without {report['recall@5_without_context']:.3f} "
         f"(target {report['target']})"
     )
-    if json_path:
-        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        console.print(f"Report written to {json_path}")
+    _write_json(report, json_path)
