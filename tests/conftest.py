@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from osler.compose.answer import Answerer
 from osler.config import shared_data_dir
 from osler.ingest.pipeline import ingest
-from osler.models import IngestSummary
+from osler.models import Answer, IngestSummary, Statement
 from osler.store import Store, open_store
 
 SHARED = shared_data_dir()
@@ -59,6 +60,19 @@ def full_store(full_corpus: tuple[Path, IngestSummary]) -> Iterator[Store]:
     s = open_store(full_corpus[0])
     yield s
     s.close()
+
+
+@pytest.fixture(scope="module")
+def answerer(full_corpus: tuple[Path, IngestSummary]) -> Iterator[Answerer]:
+    """An Answerer over the full shared corpus, opened once per test module."""
+    a = Answerer.open(full_corpus[0])
+    yield a
+    a.close()
+
+
+def statements(answer: Answer) -> list[Statement]:
+    """The bottom line and every section item of an answer, in order."""
+    return [answer.bottom_line, *[item for s in answer.sections for item in s.items]]
 
 
 def cli_env(data_dir: Path) -> dict[str, str]:

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import cli_env
+from conftest import cli_env, statements
 
 from osler.compose import safety
 from osler.compose.answer import Answerer, title_for
@@ -16,17 +16,6 @@ from osler.models import Answer
 from osler.render import render
 from osler.retrieve.analyse import analyse
 from osler.store import Store
-
-
-@pytest.fixture(scope="module")
-def answerer(full_corpus) -> Answerer:
-    a = Answerer.open(full_corpus[0])
-    yield a
-    a.close()
-
-
-def statements(answer: Answer) -> list:
-    return [answer.bottom_line, *[item for s in answer.sections for item in s.items]]
 
 
 def assert_faithful(answer: Answer, store: Store) -> None:

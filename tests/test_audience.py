@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, cli_env
+from conftest import SHARED, cli_env, statements
 
 from osler import audience
 from osler.audience import PROFILES, READERS, UnknownAudience, profile_for
@@ -17,22 +17,11 @@ from osler.compose.answer import Answerer
 from osler.compose.llm import build_messages
 from osler.evaluate.audience import answer_grade, consumer_refs, questions, run_audience
 from osler.glossary import Glossary, normalise
-from osler.models import Answer, Audience, Document, EvidenceLevel
+from osler.models import Audience, Document, EvidenceLevel
 from osler.readability import ensure_cmudict, grade, plain_lines
 from osler.render import render
 from osler.retrieve import rank, search
 from osler.retrieve.analyse import analyse
-
-
-@pytest.fixture(scope="module")
-def answerer(full_corpus) -> Answerer:
-    a = Answerer.open(full_corpus[0])
-    yield a
-    a.close()
-
-
-def statements(answer: Answer) -> list:
-    return [answer.bottom_line, *[item for s in answer.sections for item in s.items]]
 
 
 def is_consumer(answerer: Answerer, document_id: str) -> bool:

@@ -44,13 +44,6 @@ def test_first_question_stands_alone() -> None:
     assert resolve("How is it diagnosed?", [], TOPICS) == "How is it diagnosed?"
 
 
-@pytest.fixture(scope="module")
-def answerer(full_corpus) -> Answerer:
-    a = Answerer.open(full_corpus[0])
-    yield a
-    a.close()
-
-
 def test_conversation_carries_focus_and_suggests_other_facets(answerer: Answerer) -> None:
     first = answerer.ask("What are the treatments for gallbladder cancer?", conversation_id="c-1")
     assert first.conversation_id == "c-1"

@@ -62,6 +62,14 @@ SharedOption = Annotated[
 ]
 
 
+def _print_corpus(report: dict[str, Any], where: str) -> None:
+    corpus = report["corpus"]
+    console.print(
+        f"Corpus: {corpus['documents']:,} documents, {corpus['passages']:,} passages "
+        f"(corpus version {corpus['corpus_version']}; {where})."
+    )
+
+
 def _write_json(report: dict[str, Any], json_path: Path | None) -> None:
     if json_path:
         json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -216,11 +224,7 @@ def retrieval(
     finally:
         if lines:
             lines.close()
-    corpus = report["corpus"]
-    console.print(
-        f"Corpus: {corpus['documents']:,} documents, {corpus['passages']:,} passages "
-        f"(corpus version {corpus['corpus_version']}; {where})."
-    )
+    _print_corpus(report, where)
     for table in bench.tables(report):
         console.print(table)
     for name, task in report["tasks"].items():
@@ -261,11 +265,7 @@ def answers(
     except bench.BenchmarkError as exc:
         err.print(f"[red]Cannot run the benchmark[/]: {exc}")
         raise typer.Exit(2) from None
-    corpus = report["corpus"]
-    console.print(
-        f"Corpus: {corpus['documents']:,} documents, {corpus['passages']:,} passages "
-        f"(corpus version {corpus['corpus_version']}; {where})."
-    )
+    _print_corpus(report, where)
     for table in answers_bench.tables(report):
         console.print(table)
     failures = report["abstention"]["failures"]["off_corpus_answered"]
@@ -297,11 +297,7 @@ def audience(
     except bench.BenchmarkError as exc:
         err.print(f"[red]Cannot run the benchmark[/]: {exc}")
         raise typer.Exit(2) from None
-    corpus = report["corpus"]
-    console.print(
-        f"Corpus: {corpus['documents']:,} documents, {corpus['passages']:,} passages "
-        f"(corpus version {corpus['corpus_version']}; {where})."
-    )
+    _print_corpus(report, where)
     for table in audience_bench.tables(report):
         console.print(table)
     _write_json(report, json_path)
