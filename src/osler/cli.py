@@ -33,7 +33,11 @@ from osler.render import FORMATS as ANSWER_FORMATS
 from osler.render import render
 from osler.render.terminal import renderable
 from osler.retrieve.search import READERS, Searcher, hit_json, read_batch, read_questions
+from osler.review import articles
+from osler.review.commands import articles_app, audit, review_app, run_staleness, users_app
+from osler.review.settings import EditorialSettings
 from osler.store import Store, open_store
+from osler.store.review import ReviewStore
 
 app = typer.Typer(
     help="Osler: cited, guideline-first clinical answers from the medical literature you ingest.",
@@ -41,6 +45,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(eval_app, name="eval")
+app.add_typer(users_app, name="users")
+app.add_typer(review_app, name="review")
+app.add_typer(articles_app, name="articles")
+app.command("audit")(audit)
 console = Console()
 err = Console(stderr=True)
 
@@ -134,9 +142,29 @@ def ingest(
         print(summary.model_dump_json(indent=2))
     else:
         _print_summary(summary)
+    if summary.documents + summary.updated:
+        _check_articles(data_dir)
     written = summary.documents + summary.updated + summary.unchanged
     if written == 0 or (strict and any(s.reason != pipeline.DOC_SKIP for s in summary.skipped)):
         raise typer.Exit(1)
+
+
+def _check_articles(data_dir: Path | None) -> None:
+    """After new evidence: flag approved articles whose sources moved (if there are any)."""
+    store = _store(data_dir)
+    try:
+        served = [a for a in ReviewStore(store.db).articles() if a.approved_version]  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    if not served:
+        return
+    err.print(f"Checking {len(served)} approved article(s) against the new evidence ...")
+    answerer = Answerer.open(data_dir)
+    try:
+        flags = run_staleness(answerer, data_dir)
+    finally:
+        answerer.close()
+    err.print(f"{len(flags)} article(s) flagged for re-review.")
 
 
 @app.command()
@@ -405,13 +433,16 @@ def ask(
         if follow_up and not conversation and last.is_file():
             conversation = last.read_text().strip()
         conversation = conversation or uuid.uuid4().hex
-        answer = answerer.ask(
+        answer = articles.answer(
+            ReviewStore(answerer.searcher.store.db),  # type: ignore[attr-defined]
+            answerer,
             question,
             audience=audience,
+            conversation_id=conversation,
+            settings=EditorialSettings.from_env(),
             k=k,
             llm=llm,
             show_unsupported=show_unsupported,
-            conversation_id=conversation,
         )
         last.write_text(conversation)
         _show_answer(answer, fmt)

@@ -239,6 +239,105 @@ class Answer(BaseModel):
     corpus_version: int = 0
     timings_ms: dict[str, float] = Field(default_factory=dict)
     conversation_id: str | None = Field(default=None, description="Conversation this turn belongs to")
+    article_id: str | None = Field(default=None, description="Editorial article this answer is")
+    last_updated: str | None = Field(default=None, description="When the served version was approved")
+    reviewed_by: list[str] = Field(
+        default_factory=list, description="Reviewers who approved it, with their credentials"
+    )
+    new_evidence: str | None = Field(
+        default=None, description="Why an approved article awaits re-review (new or changed evidence)"
+    )
     follow_ups: list[str] = Field(
         default_factory=list, description="Questions about facets the sources cover and this answer did not"
     )
+
+
+class ArticleStatus(StrEnum):
+    """Where an article stands in the editorial workflow."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    ARCHIVED = "archived"
+
+
+class Role(StrEnum):
+    """What a user may do; one user can hold several roles."""
+
+    READER = "reader"
+    EDITOR = "editor"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class User(BaseModel):
+    """A person of the editorial team (readers need no account)."""
+
+    id: int
+    name: str
+    roles: list[Role]
+    credentials: str = Field("", description="Shown on approved articles, e.g. 'MD, FACP'")
+    active: bool = True
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+
+class ReferenceSnapshot(BaseModel):
+    """What a cited passage said when the version was saved."""
+
+    n: int
+    document_id: str
+    passage_id: str
+    quote: str
+    evidence_level: str
+
+
+class ArticleVersion(BaseModel):
+    """One immutable version of an article's answer."""
+
+    article_id: str
+    number: int
+    answer: Answer
+    references: list[ReferenceSnapshot]
+    corpus_version: int
+    author: str
+    comment: str = ""
+    diff: str = Field("", description="Unified diff of the Markdown against the previous version")
+    created_at: str
+
+
+class Article(BaseModel):
+    """An answer under editorial control: question, audience, status, versions."""
+
+    id: str
+    question: str
+    normalized_question: str
+    audience: str
+    status: ArticleStatus
+    revision: int = Field(description="Bumped by every change; writes must name the one they saw")
+    latest_version: int
+    approved_version: int | None = None
+    approved_at: str | None = None
+    needs_re_review: bool = False
+    re_review_reason: str | None = None
+    created_by: str
+    created_at: str
+    updated_at: str
+
+
+class AuditEntry(BaseModel):
+    """One line of the append-only audit log."""
+
+    seq: int
+    at: str
+    actor: str
+    article_id: str | None
+    action: str
+    from_status: str | None = None
+    to_status: str | None = None
+    version: int | None = None
+    comment: str = ""

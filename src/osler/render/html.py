@@ -8,6 +8,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.models import Answer
+from osler.render.markdown import review_lines
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +30,10 @@ def to_html(answer: Answer, passage_base: str | None = None) -> str:
     )
 
 
-def answer_globals() -> dict[str, str]:
-    """Wording the answer fragment needs besides the answer (the care-team questions block)."""
-    return {"questions_heading": QUESTIONS_HEADING, "questions_note": QUESTIONS_NOTE}
+def answer_globals() -> dict[str, object]:
+    """What the answer fragment needs besides the answer (care-team wording, review lines)."""
+    return {
+        "questions_heading": QUESTIONS_HEADING,
+        "questions_note": QUESTIONS_NOTE,
+        "review_lines": review_lines,
+    }

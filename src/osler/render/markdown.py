@@ -31,15 +31,30 @@ def _item(statement: Statement) -> list[str]:
     return [f"- {esc(statement.text)}{cites(statement)}"]
 
 
+PENDING = "Pending human review: this answer has not yet been approved by the medical advisory board."
+
+
+def review_lines(answer: Answer) -> list[str]:
+    """The editorial status lines every renderer shows (plain text, not yet escaped)."""
+    if answer.status != "approved":
+        return [PENDING]
+    lines = [
+        "Approved by the medical advisory board"
+        + (f" (reviewed by {'; '.join(answer.reviewed_by)})" if answer.reviewed_by else "")
+        + (f"; last updated {answer.last_updated[:10]}" if answer.last_updated else "")
+        + "."
+    ]
+    if answer.new_evidence:
+        lines.append(f"New evidence available, awaiting re-review: {answer.new_evidence}")
+    return lines
+
+
 def to_markdown(answer: Answer) -> str:
     lines = [f"# {esc(answer.title)}", ""]
     if answer.notice:
         lines += [f"> **{esc(answer.notice)}**", ""]
-    if answer.status != "approved":
-        lines += [
-            "*Pending human review: this answer has not yet been approved by the medical advisory board.*",
-            "",
-        ]
+    for line in review_lines(answer):
+        lines += [f"*{esc(line)}*", ""]
     label = "Insufficient evidence" if answer.abstained else "Bottom line"
     lines += [f"**{label}:** {esc(answer.bottom_line.text)}{cites(answer.bottom_line)}", ""]
     for section in answer.sections:

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.models import Answer, Statement
+from osler.render.markdown import review_lines
 
 
 def _cites(statement: Statement) -> str:
@@ -21,8 +22,8 @@ def renderable(answer: Answer) -> Group:
     parts: list[object] = [Text(answer.title, style="bold underline")]
     if answer.notice:
         parts.append(Panel(escape(answer.notice), style="bold red"))
-    if answer.status != "approved":
-        parts.append(Text("Pending human review", style="yellow"))
+    for line in review_lines(answer):
+        parts.append(Text(line, style="yellow" if answer.status != "approved" else "green"))
     label = "Insufficient evidence" if answer.abstained else "Bottom line"
     parts.append(
         f"[bold]{label}:[/] {escape(answer.bottom_line.text)} {_cites(answer.bottom_line)}"

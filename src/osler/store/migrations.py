@@ -89,6 +89,103 @@ def m003_conversations(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_editorial(db: sqlite3.Connection) -> None:
+    """Users, credentials, articles with immutable versions, approvals and the audit log.
+
+    Triggers make versions, approvals and the audit log append-only: no code path can change
+    or delete a row once written.
+    """
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            roles TEXT NOT NULL,
+            credentials TEXT NOT NULL DEFAULT '',
+            password_hash TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS api_tokens (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            label TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS sessions (
+            session_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS articles (
+            id TEXT PRIMARY KEY,
+            question TEXT NOT NULL,
+            normalized_question TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('draft', 'submitted', 'under_review',
+                'approved', 'changes_requested', 'archived')),
+            revision INTEGER NOT NULL DEFAULT 1,
+            latest_version INTEGER NOT NULL,
+            approved_version INTEGER,
+            approved_at TEXT,
+            needs_re_review INTEGER NOT NULL DEFAULT 0,
+            re_review_reason TEXT,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS articles_lookup ON articles(normalized_question, audience);
+        CREATE INDEX IF NOT EXISTS articles_status ON articles(status);
+        CREATE TABLE IF NOT EXISTS article_versions (
+            article_id TEXT NOT NULL REFERENCES articles(id),
+            number INTEGER NOT NULL,
+            answer TEXT NOT NULL,
+            reference_snapshot TEXT NOT NULL,
+            corpus_version INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            comment TEXT NOT NULL DEFAULT '',
+            diff TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, number)
+        );
+        CREATE TABLE IF NOT EXISTS approvals (
+            article_id TEXT NOT NULL REFERENCES articles(id),
+            version INTEGER NOT NULL,
+            reviewer_id INTEGER NOT NULL REFERENCES users(id),
+            at TEXT NOT NULL,
+            PRIMARY KEY (article_id, version, reviewer_id)
+        );
+        CREATE TABLE IF NOT EXISTS audit_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            article_id TEXT,
+            action TEXT NOT NULL,
+            from_status TEXT,
+            to_status TEXT,
+            version INTEGER,
+            comment TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX IF NOT EXISTS audit_article ON audit_log(article_id, seq);
+        CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS versions_no_update BEFORE UPDATE ON article_versions
+            BEGIN SELECT RAISE(ABORT, 'article versions are immutable'); END;
+        CREATE TRIGGER IF NOT EXISTS versions_no_delete BEFORE DELETE ON article_versions
+            BEGIN SELECT RAISE(ABORT, 'article versions are immutable'); END;
+        CREATE TRIGGER IF NOT EXISTS approvals_no_update BEFORE UPDATE ON approvals
+            BEGIN SELECT RAISE(ABORT, 'approvals are immutable'); END;
+        CREATE TRIGGER IF NOT EXISTS approvals_no_delete BEFORE DELETE ON approvals
+            BEGIN SELECT RAISE(ABORT, 'approvals are immutable'); END;
+        """
+    )
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations, each in its own transaction; return the names applied."""
     db.execute(

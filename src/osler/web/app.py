@@ -27,7 +27,12 @@ from osler.compose.answer import Answerer
 from osler.models import Answer, Audience
 from osler.render.html import to_html
 from osler.retrieve.search import READERS, NothingIngested, hit_json
+from osler.review import articles
+from osler.review.settings import EditorialSettings
+from osler.store.review import ReviewStore
+from osler.web import review as review_routes
 from osler.web import security
+from osler.web.errors import ApiError
 
 MAX_QUESTION = 2000
 #: Characters of document text shown on each side of a cited passage.
@@ -42,15 +47,6 @@ class AskRequest(BaseModel):
     audience: str = Field("clinician", description="clinician, student or patient")
     conversation_id: str | None = Field(None, description="Conversation to continue (follow-ups)")
     llm: bool = Field(False, description="Compose with the configured LLM (verified), if any")
-
-
-class ApiError(Exception):
-    """A request the API refuses, with its HTTP status and message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def check_question(question: str) -> str:
@@ -84,7 +80,7 @@ def check_conversation(conversation_id: str | None) -> str:
 
 def status_step(status: str) -> int:
     """Index of the review step to highlight (the one place the status strip reads)."""
-    return {"submitted": 0, "pending_review": 0, "under_review": 1, "approved": 2}.get(status, 0)
+    return {"under_review": 1, "approved": 2}.get(status, 0)
 
 
 def _environment() -> Environment:
@@ -106,7 +102,12 @@ def _environment() -> Environment:
     return env
 
 
-def create_app(data_dir: Path | None = None, *, rate_per_minute: int = 120) -> FastAPI:
+def create_app(
+    data_dir: Path | None = None,
+    *,
+    rate_per_minute: int = 120,
+    settings: EditorialSettings | None = None,
+) -> FastAPI:
     """The app for one data dir; opens store and indexes now, once."""
     answerer = Answerer.open(data_dir)
     lock = threading.Lock()
@@ -120,6 +121,8 @@ def create_app(data_dir: Path | None = None, *, rate_per_minute: int = 120) -> F
     app.middleware("http")(security.middleware(security.RateLimiter(rate_per_minute)))
     app.mount("/static", StaticFiles(packages=[("osler.web", "static")]), name="static")
     store = answerer.searcher.store
+    reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
+    editorial = settings or EditorialSettings.from_env()
     summary = _corpus_line(answerer)
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -162,11 +165,30 @@ def create_app(data_dir: Path | None = None, *, rate_per_minute: int = 120) -> F
         conversation = check_conversation(conversation)
         with lock:
             try:
-                return answerer.ask(
-                    question, audience=audience, llm=llm, conversation_id=conversation
+                return articles.answer(
+                    reviews,
+                    answerer,
+                    question,
+                    audience=audience,
+                    conversation_id=conversation,
+                    settings=editorial,
+                    llm=llm,
                 )
             except NothingIngested as exc:
                 raise ApiError(503, str(exc)) from exc
+
+    def ask_fresh(question: str, audience: str) -> Answer:
+        """A newly composed answer (for articles being created or regenerated)."""
+        question, audience = check_question(question), check_audience(audience)
+        with lock:
+            try:
+                return answerer.ask(question, audience=audience)
+            except NothingIngested as exc:
+                raise ApiError(503, str(exc)) from exc
+
+    review_routes.add_routes(
+        app, reviews=reviews, ask=ask_fresh, lock=lock, page=page, settings=editorial
+    )
 
     # --- API ---------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The editorial workflow: articles, people and permissions, transitions, audit, staleness."""

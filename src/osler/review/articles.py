@@ -1,0 +1,284 @@
+"""Articles: created from answers, edited into new versions, moved through review, served.
+
+Plain functions over a `ReviewStore`; each checks `osler.review.rules` before it writes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import uuid
+from typing import Protocol
+
+from osler.models import (
+    Answer,
+    Article,
+    ArticleStatus,
+    ArticleVersion,
+    ReferenceSnapshot,
+    User,
+)
+from osler.render.markdown import to_markdown
+from osler.retrieve.analyse import content_terms, question_type
+from osler.review import rules
+from osler.review.settings import EditorialSettings
+from osler.store.review import ReviewStore, now
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class Asker(Protocol):
+    def ask(self, question: str, *, audience: str = ..., conversation_id: str | None = ...) -> Answer: ...
+
+
+def normalize(question: str) -> str:
+    """Lower-case words of the question, punctuation and spacing dropped."""
+    return " ".join(_WORD.findall(question.lower()))
+
+
+def _terms(question: str) -> set[str]:
+    return {t[:-1] if t.endswith("s") and len(t) > 3 else t for t in content_terms(question)}
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard overlap of content words (plural-folded); 0 when the question types differ."""
+    if question_type(a)[0] != question_type(b)[0]:
+        return 0.0
+    ta, tb = _terms(a), _terms(b)
+    return len(ta & tb) / len(ta | tb) if ta | tb else 0.0
+
+
+def snapshot(answer: Answer) -> list[ReferenceSnapshot]:
+    """What each cited passage said at the time (for staleness and the review view)."""
+    return [
+        ReferenceSnapshot(
+            n=r.n,
+            document_id=r.document_id,
+            passage_id=r.passage_id,
+            quote=r.quote,
+            evidence_level=str(r.evidence_level),
+        )
+        for r in answer.references
+    ]
+
+
+def diff(old: Answer | None, new: Answer) -> str:
+    """Unified diff of the two answers' Markdown."""
+    before = to_markdown(old).splitlines() if old else []
+    return "\n".join(
+        difflib.unified_diff(before, to_markdown(new).splitlines(), "previous", "this", lineterm="")
+    )
+
+
+def check_answer(answer: Answer) -> None:
+    """An edited answer must keep every statement cited, and every citation must resolve."""
+    numbers = {r.n for r in answer.references}
+    statements = [answer.bottom_line, *(i for s in answer.sections for i in s.items)]
+    for st in statements:
+        if not st.text.strip():
+            continue
+        if not st.citations:
+            raise ValueError(f"statement without a citation: {st.text[:80]!r}")
+        missing = set(st.citations) - numbers
+        if missing:
+            raise ValueError(f"citation {sorted(missing)} has no reference: {st.text[:80]!r}")
+
+
+def create(reviews: ReviewStore, answer: Answer, author: User | None, comment: str = "") -> Article:
+    """A draft article holding `answer` as version 1."""
+    if author is not None:
+        rules.check_create(author)
+    name = author.name if author else "osler"
+    article_id = uuid.uuid4().hex[:12]
+    stamp = now()
+    question = answer.standalone_question or answer.question
+    article = Article(
+        id=article_id,
+        question=question,
+        normalized_question=normalize(question),
+        audience=answer.audience,
+        status=ArticleStatus.DRAFT,
+        revision=1,
+        latest_version=1,
+        created_by=name,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    version = _version(article_id, 1, answer, None, name, comment or "created from an answer")
+    return reviews.create_article(article, version)
+
+
+def edit(
+    reviews: ReviewStore,
+    article_id: str,
+    answer: Answer,
+    user: User,
+    revision: int,
+    comment: str = "",
+) -> Article:
+    """Save `answer` as the next version (checked: every statement cited)."""
+    article = _get(reviews, article_id)
+    status = rules.check_edit(user, article)
+    check_answer(answer)
+    previous = reviews.version(article_id, article.latest_version)
+    number = article.latest_version + 1
+    version = _version(
+        article_id, number, answer, previous.answer if previous else None, user.name, comment
+    )
+    return reviews.update_article(
+        article_id,
+        revision,
+        {"status": status.value, "latest_version": number},
+        actor=user.name,
+        action="edit",
+        comment=comment,
+        version=version,
+    )
+
+
+def transition(
+    reviews: ReviewStore,
+    article_id: str,
+    action: str,
+    user: User | None,
+    revision: int,
+    comment: str = "",
+    settings: EditorialSettings | None = None,
+) -> Article:
+    """Take a workflow action (submit, start, approve, request_changes, archive)."""
+    settings = settings or EditorialSettings()
+    article = _get(reviews, article_id)
+    approvals = reviews.approvals(article_id, article.latest_version)
+    target = rules.check_transition(
+        user,
+        action,
+        article,
+        editors_since_approval=editors_since_approval(reviews, article),
+        approvals=approvals,
+        required_approvals=settings.required_approvals,
+    )
+    assert user is not None  # check_transition refuses anonymous users
+    changes: dict[str, object] = {"status": target.value}
+    if target is ArticleStatus.APPROVED:
+        changes |= {
+            "approved_version": article.latest_version,
+            "approved_at": now(),
+            "needs_re_review": 0,
+            "re_review_reason": None,
+        }
+    return reviews.update_article(
+        article_id,
+        revision,
+        changes,
+        actor=user.name,
+        action=action,
+        comment=comment,
+        approval_by=user.id if action == "approve" else None,
+    )
+
+
+def editors_since_approval(reviews: ReviewStore, article: Article) -> set[str]:
+    """Authors of the versions after the last approved one (they cannot approve)."""
+    since = article.approved_version or 0
+    return {v.author for v in reviews.versions(article.id) if v.number > since}
+
+
+def served(
+    reviews: ReviewStore, question: str, audience: str, settings: EditorialSettings
+) -> Answer | None:
+    """The approved article answering `question` for `audience`, as an Answer, if any."""
+    exact = [a for a in reviews.find(normalize(question), audience) if a.approved_version]
+    article = exact[0] if exact else None
+    if article is None:
+        scored = [
+            (similarity(question, a.question), a)
+            for a in reviews.articles(audience=audience)
+            if a.approved_version and a.status is not ArticleStatus.ARCHIVED
+        ]
+        best = max(scored, key=lambda s: s[0], default=(0.0, None))
+        if best[1] is None or best[0] < settings.match_threshold:
+            return None
+        article = best[1]
+    if article.status is ArticleStatus.ARCHIVED:
+        return None
+    return approved_answer(reviews, article)
+
+
+def approved_answer(reviews: ReviewStore, article: Article) -> Answer | None:
+    """The approved version of an article, marked with its status, date and reviewers."""
+    if not article.approved_version:
+        return None
+    version = reviews.version(article.id, article.approved_version)
+    if version is None:
+        return None
+    reviewers = reviews.approvers(article.id, article.approved_version)
+    return version.answer.model_copy(
+        update={
+            "status": ArticleStatus.APPROVED.value,
+            "article_id": article.id,
+            "last_updated": article.approved_at,
+            "reviewed_by": [u.signature for u in reviewers],
+            "new_evidence": article.re_review_reason if article.needs_re_review else None,
+        }
+    )
+
+
+def answer(
+    reviews: ReviewStore,
+    asker: Asker,
+    question: str,
+    *,
+    audience: str = "clinician",
+    conversation_id: str | None = None,
+    settings: EditorialSettings | None = None,
+    **ask_options: object,
+) -> Answer:
+    """What `ask` serves: an approved article when one answers the question for this audience;
+    otherwise a newly generated answer, pending review, saved as a draft article (configurable)."""
+    settings = settings or EditorialSettings()
+    fresh = asker.ask(question, audience=audience, conversation_id=conversation_id, **ask_options)
+    approved = served(reviews, fresh.standalone_question, audience, settings)
+    if approved is not None:
+        return approved.model_copy(
+            update={
+                "question": question,
+                "standalone_question": fresh.standalone_question,
+                "conversation_id": fresh.conversation_id,
+                "follow_ups": fresh.follow_ups,
+            }
+        )
+    if settings.save_drafts and not fresh.abstained and fresh.references:
+        open_ = [
+            a
+            for a in reviews.find(normalize(fresh.standalone_question), audience)
+            if a.status is not ArticleStatus.ARCHIVED
+        ]
+        article = open_[0] if open_ else create(reviews, fresh, None)
+        fresh = fresh.model_copy(update={"article_id": article.id})
+    return fresh
+
+
+def _get(reviews: ReviewStore, article_id: str) -> Article:
+    article = reviews.article(article_id)
+    if article is None:
+        raise KeyError(article_id)
+    return article
+
+
+def _version(
+    article_id: str, number: int, answer: Answer, previous: Answer | None, author: str, comment: str
+) -> ArticleVersion:
+    clean = answer.model_copy(
+        update={"conversation_id": None, "article_id": article_id, "timings_ms": {}}
+    )
+    return ArticleVersion(
+        article_id=article_id,
+        number=number,
+        answer=clean,
+        references=snapshot(answer),
+        corpus_version=answer.corpus_version,
+        author=author,
+        comment=comment,
+        diff=diff(previous, clean),
+        created_at=now(),
+    )
