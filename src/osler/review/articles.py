@@ -22,7 +22,7 @@ from osler.render.markdown import to_markdown
 from osler.retrieve.analyse import content_terms, question_type
 from osler.review import rules
 from osler.review.settings import EditorialSettings
-from osler.store.review import ReviewStore, now
+from osler.store.review import ReviewStore, StaleRevision, now
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -117,7 +117,7 @@ def edit(
     comment: str = "",
 ) -> Article:
     """Save `answer` as the next version (checked: every statement cited)."""
-    article = _get(reviews, article_id)
+    article = _get(reviews, article_id, revision)
     status = rules.check_edit(user, article)
     check_answer(answer)
     previous = reviews.version(article_id, article.latest_version)
@@ -147,7 +147,7 @@ def transition(
 ) -> Article:
     """Take a workflow action (submit, start, approve, request_changes, archive)."""
     settings = settings or EditorialSettings()
-    article = _get(reviews, article_id)
+    article = _get(reviews, article_id, revision)
     approvals = reviews.approvals(article_id, article.latest_version)
     target = rules.check_transition(
         user,
@@ -258,10 +258,13 @@ def answer(
     return fresh
 
 
-def _get(reviews: ReviewStore, article_id: str) -> Article:
+def _get(reviews: ReviewStore, article_id: str, revision: int | None = None) -> Article:
+    """The article; with `revision`, only if nobody changed it since the caller read it."""
     article = reviews.article(article_id)
     if article is None:
         raise KeyError(article_id)
+    if revision is not None and article.revision != revision:
+        raise StaleRevision(article_id, revision, article.revision)
     return article
 
 

@@ -7,10 +7,11 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field
 
@@ -23,6 +24,8 @@ from osler.web.errors import ApiError
 
 SESSION_COOKIE = "osler_session"
 LOGIN_CSRF_COOKIE = "osler_login_csrf"
+#: Paths open to everyone even when the deployment requires readers to sign in.
+OPEN_PATHS = {"/login", "/healthz", "/policy", "/openapi.json"}
 
 
 class CreateArticle(BaseModel):
@@ -38,7 +41,9 @@ class NewVersion(BaseModel):
 
 
 class TransitionRequest(BaseModel):
-    action: str = Field(description="submit, start, approve, request_changes or archive")
+    action: Literal["submit", "start", "approve", "request_changes", "archive"] = Field(
+        description="The workflow action"
+    )
     revision: int = Field(description="The article revision the action is based on")
     comment: str = Field("", max_length=2000)
 
@@ -69,6 +74,25 @@ def add_routes(
 ) -> None:
     """Register the editorial API and pages on `app`."""
     markdown = MarkdownIt("commonmark", {"html": False})
+
+    if settings.require_login:
+
+        @app.middleware("http")
+        async def readers_sign_in(request: Request, call_next: Any) -> Response:
+            """With OSLER_REQUIRE_LOGIN=1 every page and API call needs a session or token."""
+            path = request.url.path
+            if path in OPEN_PATHS or path.startswith("/static/"):
+                return await call_next(request)
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            with lock:
+                user = (
+                    auth.user_for_token(reviews, token.strip()) if scheme.lower() == "bearer" else None
+                ) or (auth.session_user(reviews, request.cookies.get(SESSION_COOKIE)) or (None,))[0]
+            if user is not None:
+                return await call_next(request)
+            if path.startswith("/api/"):
+                return JSONResponse({"error": "sign in first: this deployment requires it"}, 401)
+            return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
 
     def token_user(request: Request) -> User | None:
         header = request.headers.get("authorization", "")
@@ -148,6 +172,8 @@ def add_routes(
     def api_edit(request: Request, article_id: str, body: NewVersion) -> dict[str, Any]:
         """Save a new version: an edited Answer, or the question answered again (editor)."""
         user = token_user(request)
+        if user is None:
+            raise ApiError(401, "editing needs an API token (Authorization: Bearer ...)")
         if (body.answer is None) == (not body.regenerate):
             raise ApiError(400, "give exactly one of answer or regenerate: true")
         article = get_article(article_id, user)
@@ -163,6 +189,8 @@ def add_routes(
     def api_transition(request: Request, article_id: str, body: TransitionRequest) -> dict[str, Any]:
         """Move an article through review; 409 when its revision moved on meanwhile."""
         user = token_user(request)
+        if user is None:
+            raise ApiError(401, "workflow actions need an API token (Authorization: Bearer ...)")
         get_article(article_id, user)
         with lock, rule_errors(user):
             article = articles.transition(
@@ -253,7 +281,7 @@ def add_routes(
         ]
         shown = [a for a in everything if a.status.value == status] if status else everything
         return page("review_queue.html", user=user, csrf=csrf, waiting=waiting, articles=shown,
-                    status=status, statuses=[s.value for s in ArticleStatus])
+                    filter_status=status, statuses=[s.value for s in ArticleStatus])
 
     @app.get("/review/{article_id}", response_class=HTMLResponse, include_in_schema=False)
     def review_view(request: Request, article_id: str, version: int | None = None) -> Response:
@@ -267,6 +295,7 @@ def add_routes(
         with lock:
             versions = reviews.versions(article_id)
             approvers = reviews.approvers(article_id, article.latest_version)
+            trail = reviews.audit(article_id)
         shown = next((v for v in versions if v.number == (version or article.latest_version)), None)
         if shown is None:
             raise ApiError(404, f"article {article_id} has no version {version}")
@@ -274,8 +303,20 @@ def add_routes(
             "review_article.html", user=user, csrf=csrf, article=article, version=shown,
             versions=versions, approvers=approvers, fragment=to_html(shown.answer, "/passages/"),
             actions=[(a, rules.RULES[a].label) for a in rules.allowed_actions(user, article)],
-            can_edit=rules.has_role(user, rules.EDIT_ROLES), answer=shown.answer,
+            can_edit=rules.has_role(user, rules.EDIT_ROLES), answer=shown.answer, trail=trail,
         )
+
+    @app.get("/audit", response_class=HTMLResponse, include_in_schema=False)
+    def audit_view(request: Request) -> Response:
+        current = session(request)
+        if current is None:
+            return RedirectResponse("/login?next=/audit", status_code=303)
+        user, csrf = current
+        if not staff(user):
+            raise ApiError(403, f"{user.name} may not read the audit log")
+        with lock:
+            trail = reviews.audit(limit=5000)
+        return page("audit.html", user=user, csrf=csrf, trail=list(reversed(trail)))
 
     @app.post("/review/{article_id}/transition", include_in_schema=False)
     def review_act(
