@@ -126,3 +126,25 @@ def test_whole_shared_folder_ingests_every_dataset(full_corpus, full_store: Stor
     reasons = {s.reason for s in summary.skipped}
     assert "documentation of the dataset folder" in reasons
     assert not [s for s in summary.skipped if s.record], summary.skipped[:5]
+
+
+def test_gard_phenotype_tables_become_lists_without_losing_a_word(shared: Path) -> None:
+    """Every flattened phenotype table of MedQuAD is laid out as a list; only separators change."""
+    import re
+
+    from osler.ingest.medquad import PHENOTYPE_HEADER, unflatten_phenotype_table
+
+    def bare(text: str) -> str:
+        return re.sub(r"[\s:-]", "", text)
+
+    tables = laid_out = 0
+    with open(shared / "medquad" / "medquad.jsonl", encoding="utf-8") as fh:
+        for rec in map(json.loads, fh):
+            answer = rec["answer"]
+            if PHENOTYPE_HEADER not in answer:
+                continue
+            tables += 1
+            text = unflatten_phenotype_table(answer)
+            assert bare(text) == bare(answer)
+            laid_out += f"{PHENOTYPE_HEADER}: - " in text
+    assert tables > 2000 and laid_out == tables

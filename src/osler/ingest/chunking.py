@@ -8,9 +8,11 @@ from osler.ingest.sentences import sentence_spans
 from osler.models import Passage, Section
 
 #: Bump when chunking changes, so that a re-ingest re-cuts stored documents.
-VERSION = 1
+VERSION = 2
 MAX_SENTENCES = 4
 MAX_WORDS = 120
+#: An inline list line ("... include: - a - b") up to this long is one passage, uncut.
+MAX_LIST_LINE_WORDS = 400
 #: A paragraph shorter than this is merged with the next one in the same passage.
 MIN_WORDS = 25
 
@@ -81,6 +83,16 @@ def _lines(doc_id: str, heading: str, body: str, base: int, out: list[Passage]) 
         start += len(line) + 1
 
 
+#: A line that is a lead-in with its inline list ("Signs include: - fever - cough").
+_INLINE_LIST = re.compile(r"^[^.!?\n]{1,300}: - \S")
+
+
+def _lead_in(body: str, current: list[tuple[int, int]]) -> bool:
+    """Whether the passage being built ends with a lead-in to a list ("... include:")."""
+    start, end = current[-1]
+    return body[start:end].rstrip().endswith(":")
+
+
 def _cut(doc_id: str, heading: str, body: str, base: int, out: list[Passage]) -> None:
     label = heading
     current: list[tuple[int, int]] = []
@@ -108,16 +120,27 @@ def _cut(doc_id: str, heading: str, body: str, base: int, out: list[Passage]) ->
             flush()
             label = f"{heading} › {line}" if heading else line
         else:
-            for s, e in sentence_spans(line):
+            # an inline list stays whole: its items are not sentences to cut between
+            whole = _INLINE_LIST.match(line) and _words(line) <= MAX_LIST_LINE_WORDS
+            spans = [(0, len(line))] if whole else sentence_spans(line)
+            for s, e in spans:
                 span = (line_start + s, line_start + e)
                 words = sum(_words(body[a:b]) for a, b in current)
-                if current and (
-                    len(current) >= MAX_SENTENCES
-                    or words + _words(body[span[0] : span[1]]) > MAX_WORDS
+                if (
+                    current
+                    and not _lead_in(body, current)  # "... include:" stays with what follows
+                    and (
+                        len(current) >= MAX_SENTENCES
+                        or words + _words(body[span[0] : span[1]]) > MAX_WORDS
+                    )
                 ):
                     flush()
                 current.append(span)
-            if current and sum(_words(body[a:b]) for a, b in current) >= MIN_WORDS:
+            if (
+                current
+                and not _lead_in(body, current)
+                and sum(_words(body[a:b]) for a, b in current) >= MIN_WORDS
+            ):
                 flush()
         line_start += len(line) + 1
     flush()

@@ -7,6 +7,7 @@ asks, and evaluation must not find it in the index.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,54 @@ SECTION_HEADINGS = {
     "complications": "Complications",
     "support groups": "Support groups",
 }
+
+
+#: GARD symptom pages: the header of the Human Phenotype Ontology table, and the sentence that
+#: starts the explanation after it. MedQuAD flattens the table into one run of text.
+PHENOTYPE_HEADER = "Signs and Symptoms Approximate number of patients (when available)"
+PHENOTYPE_AFTER = "The Human Phenotype Ontology (HPO) has collected"
+_FREQUENCY_ITEM = re.compile(r"\s*(\S.*?)\s+(\d+(?:\.\d+)?%|\d+/\d+|\d+ of \d+)(?=\s|$)")
+
+
+def phenotype_items(table: str) -> list[str] | None:
+    """The rows of a flattened phenotype table, each as it is written in the source: first the
+    rows with a frequency ("Malabsorption 90%"), then those without ("Ataxia -"). None when the
+    text does not read as such a table."""
+    items: list[str] = []
+    pos = 0
+    rest = table.strip()
+    while True:
+        m = _FREQUENCY_ITEM.match(rest, pos)
+        if m is None or " - " in m.group(1) or m.group(1).endswith(" -"):
+            break
+        items.append(f"{m.group(1)} {m.group(2)}")
+        pos = m.end()
+    tail = rest[pos:].strip()
+    if tail:
+        if not tail.endswith("-"):
+            return None
+        items += [part.strip() for part in tail[:-1].split(" - ")]
+    if not items or any(not item for item in items):
+        return None
+    return items
+
+
+def unflatten_phenotype_table(answer: str) -> str:
+    """A GARD symptom answer with its flattened Human Phenotype Ontology table laid out as a
+    list: the table header as the lead-in (a colon added), each row a " - " item, on a line of
+    its own between the text before and after the table. Only separators change: every word,
+    number and row of the source stays, in its order."""
+    start = answer.find(PHENOTYPE_HEADER)
+    if start < 0:
+        return answer
+    body = answer[start + len(PHENOTYPE_HEADER) :]
+    end = body.find(PHENOTYPE_AFTER)
+    table, after = (body[:end], body[end:]) if end >= 0 else (body, "")
+    items = phenotype_items(table)
+    if items is None:
+        return answer
+    lines = [answer[:start].strip(), f"{PHENOTYPE_HEADER}: - " + " - ".join(items), after.strip()]
+    return "\n".join(line for line in lines if line)
 
 
 def heading_for(question_type: str) -> str:
@@ -99,7 +148,10 @@ def _parse_jsonl(fh: BinaryIO, path: str) -> Iterator[ParseResult]:
                 sections=[],
             )
         pages[key].sections.append(
-            Section(heading=heading_for(str(rec.get("question_type", ""))), text=answer)
+            Section(
+                heading=heading_for(str(rec.get("question_type", ""))),
+                text=unflatten_phenotype_table(answer),
+            )
         )
     yield from pages.values()
 
@@ -122,7 +174,9 @@ def _parse_xml(fh: BinaryIO, path: str) -> Iterator[ParseResult]:
         )
         if answer:
             qtype = question.get("qtype", "") if question is not None else ""
-            doc.sections.append(Section(heading=heading_for(qtype), text=answer))
+            doc.sections.append(
+                Section(heading=heading_for(qtype), text=unflatten_phenotype_table(answer))
+            )
     if doc.sections:
         yield doc
     else:
