@@ -82,6 +82,40 @@ def test_off_corpus_question_abstains_with_closest_sources(answerer: Answerer) -
     assert answer.references
 
 
+def test_symptom_table_of_a_gard_page_answers_as_a_cited_list(answerer: Answerer) -> None:
+    """GARD symptom pages hold a phenotype table; it is laid out as a list and cited."""
+    answer = answerer.ask("What are the symptoms of Snyder-Robinson syndrome?")
+    assert not answer.abstained, answer.abstain_reason
+    assert_faithful(answer, answerer.searcher.store)
+    lists = [s for s in statements(answer) if s.text.startswith("Signs and Symptoms") and " - " in s.text]
+    assert lists
+    cited = answer.references[lists[0].citations[0] - 1]
+    assert cited.document_id.startswith("medquad:GARD:") and "Snyder-Robinson" in cited.title
+
+
+def test_a_sibling_page_does_not_answer_for_its_neighbour(answerer: Answerer) -> None:
+    """A page on "... autosomal recessive type" never answers for the autosomal dominant form,
+    and a hyphenated or possessive focus still matches its own page."""
+    recessive = "medquad:GARD:0001638"  # Craniometaphyseal dysplasia, autosomal recessive type
+    answer = answerer.ask("What causes craniometaphyseal dysplasia, autosomal dominant?")
+    assert recessive not in {r.document_id for r in answer.references if not answer.abstained}
+    answer = answerer.ask("What causes craniometaphyseal dysplasia, autosomal recessive type?")
+    assert not answer.abstained and recessive in {r.document_id for r in answer.references}
+    answer = answerer.ask("Who is at risk for Iron-Deficiency Anemia?")
+    assert not answer.abstained, answer.abstain_reason
+
+
+def test_a_definition_is_not_a_sentence_naming_the_focus_in_passing(answerer: Answerer) -> None:
+    answer = answerer.ask("What is (are) Kaposi's Sarcoma?")
+    assert not answer.abstained
+    for s in statements(answer):
+        ref = answer.references[s.citations[0] - 1]
+        if ref.document_id.startswith("medquad:"):
+            assert "kaposi" in ref.title.lower()
+        else:  # an abstract: the sentence must define the focus
+            assert "kaposi" in s.text.lower().split(" is ")[0].split(" are ")[0]
+
+
 def test_non_medical_question_is_refused(answerer: Answerer) -> None:
     answer = answerer.ask("What is the capital of France?")
     assert answer.abstained and answer.abstain_reason == safety.NON_MEDICAL_REASON

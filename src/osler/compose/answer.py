@@ -15,6 +15,7 @@ from osler.glossary import Glossary
 from osler.models import Answer, AnswerSection, Audience, Hit, Query, Reference, Statement
 from osler.retrieve.analyse import words
 from osler.retrieve.search import Searcher
+from osler.store import Store
 
 #: Turns a conversation remembers.
 MAX_TURNS = 20
@@ -75,6 +76,23 @@ def focus_phrase(query: Query) -> str:
     return phrase
 
 
+#: "Do you have information about X?" asks what X is; it is not a yes/no question.
+_INFORMATION_REQUEST = re.compile(
+    r"^\s*(do|does|can|could) (you|osler) (have|give|provide|share)( me)? (any |some )?"
+    r"(information|info|details|facts|material)\b",
+    re.I,
+)
+
+
+def analysed(searcher: Searcher, question: str) -> Query:
+    """The searcher's analysis of a question, with a request for information about a topic
+    ("Do you have information about X?") read as asking what X is."""
+    query = searcher.analyse(question)
+    if query.question_type == "yes_no" and _INFORMATION_REQUEST.match(question):
+        query = query.model_copy(update={"question_type": "definition", "yes_no": False})
+    return query
+
+
 def _stem(w: str) -> str:
     return w.lower()[:6]
 
@@ -82,19 +100,55 @@ def _stem(w: str) -> str:
 def uncovered_focus(query: Query, hits: list[Hit]) -> list[str]:
     """Focus words the top hits do not mention, when too many are missing to answer; else []."""
     specific = extractive.specific_focus(query)
-    seen = {_stem(w) for h in hits[:10] for w in words(f"{h.title} {h.text}")}
+    seen: set[str] = set().union(*(extractive.token_set(f"{h.title} {h.text}") for h in hits[:10]))
     if extractive.focus_covered(specific, seen):
         return []
-    return [t for t in specific if _stem(t) not in seen] or specific
+    prefixes = {_stem(w) for w in seen}
+    return [t for t in specific if _stem(t) not in prefixes] or specific
 
 
 def _together(query: Query, hits: list[Hit]) -> bool:
     """Some single hit mentions (nearly) every specific focus word of the question."""
     specific = extractive.specific_focus(query)
     return bool(specific) and any(
-        extractive.focus_covered(specific, {_stem(w) for w in words(f"{h.title} {h.text}")})
+        extractive.focus_covered(specific, extractive.token_set(f"{h.title} {h.text}"))
         for h in hits[:10]
     )
+
+
+#: Top hits whose section answers the question type lend their section's other passages.
+NEIGHBOUR_HITS = 5
+NEIGHBOURS_PER_HIT = 4
+
+
+def with_section_neighbours(store: Store, hits: list[Hit]) -> list[Hit]:
+    """The hits, each of the top ones whose section matches the question type followed by the
+    other passages of that section of its document (a page's answer is often cut into several
+    passages, and its list may not name the topic that the retrieved passage names)."""
+    have = {h.passage_id for h in hits}
+    out: list[Hit] = []
+    for rank, hit in enumerate(hits):
+        out.append(hit)
+        if rank >= NEIGHBOUR_HITS or hit.components.get("section", 0.0) <= 0:
+            continue
+        added = 0
+        for p in store.passages(hit.document_id):
+            if p.section != hit.section or p.id in have or added >= NEIGHBOURS_PER_HIT:
+                continue
+            have.add(p.id)
+            added += 1
+            out.append(
+                hit.model_copy(
+                    update={
+                        "passage_id": p.id,
+                        "text": p.text,
+                        "start": p.start,
+                        "end": p.end,
+                        "score": hit.score * 0.95,
+                    }
+                )
+            )
+    return out
 
 
 class Answerer:
@@ -148,7 +202,7 @@ class Answerer:
             question, standalone, audience=audience, k=k, llm=llm, show_unsupported=show_unsupported
         )
         if conversation_id:
-            query = self.searcher.analyse(standalone)
+            query = analysed(self.searcher, standalone)
             turn = Turn(
                 question=question,
                 standalone=standalone,
@@ -185,7 +239,7 @@ class Answerer:
         """
         began = time.perf_counter()
         timings: dict[str, float] = {}
-        query = self.searcher.analyse(standalone)
+        query = analysed(self.searcher, standalone)
         profile = profile_for(audience)
         answer = Answer(
             question=question,
@@ -215,6 +269,7 @@ class Answerer:
                 + ". The closest sources are listed; no answer is composed from unrelated text."
             )
             return _abstain(answer, reason, hits[:3], timings, began)
+        hits = with_section_neighbours(self.searcher.store, hits)
         mark = time.perf_counter()
         draft = None
         if llm:

@@ -16,6 +16,7 @@ from osler.compose import templates
 from osler.ingest.sentences import sentence_spans
 from osler.models import AnswerSection, Hit, Query, Statement
 from osler.readability import grade
+from osler.retrieve.analyse import STOP_WORDS
 
 #: Navigation and page furniture that is never a medical statement.
 BOILERPLATE = re.compile(
@@ -26,7 +27,7 @@ BOILERPLATE = re.compile(
     r"sections?) are|new types of treatment are being tested in clinical trials\.?$|"
     r"patients may want to think about taking part in a clinical trial|"
     r"patients can enter clinical trials before, during, or after|"
-    r"the human phenotype ontology|signs and symptoms approximate number|"
+    r"the human phenotype ontology|"
     r"if the information is available, the table|the frequency of a sign or symptom|"
     r"you can use the medlineplus|these resources address the diagnosis or management|"
     r"what are the signs and symptoms of|talk with your (doctor|health care provider) about clinical trials|"
@@ -45,7 +46,7 @@ GENERIC = frozenset(
     "disease diseases syndrome syndromes disorder disorders condition conditions problem problems "
     "infection infections type types adult adults child children childhood chronic acute severe "
     "mild cancer cancers tumor tumors symptoms treatment patients health medical drug drugs "
-    "medicine medicines".split()
+    "medicine medicines done related associated".split()
 )
 #: Sentences that state an aim or a method, not a finding ("Objective: To compare ...").
 NOT_A_FINDING = re.compile(
@@ -72,8 +73,23 @@ class Candidate:
     grade: float | None = None
 
 
-def _stems(text: str) -> frozenset[str]:
-    return frozenset(w.lower()[:6] for w in re.findall(r"\w+", text) if len(w) > 1 or w.isdigit())
+_POSSESSIVE = re.compile(r"['\u2019]s\b|['\u2019]", re.I)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens as the composer compares them: possessives dropped, hyphenated
+    and dotted names split ("Crohn's" -> crohn; "iron-deficiency" -> iron, deficiency)."""
+    return re.findall(r"[^\W_]+", _POSSESSIVE.sub("", text.lower()))
+
+
+def stems(text: str) -> frozenset[str]:
+    """Crude stems (first 6 characters) of the tokens, single letters included ("protein C")."""
+    return frozenset(w[:6] for w in tokens(text))
+
+
+def token_set(text: str) -> frozenset[str]:
+    """The distinct tokens of a text (what the focus checks look in)."""
+    return frozenset(tokens(text))
 
 
 def _units(text: str) -> list[str]:
@@ -105,12 +121,29 @@ def _units(text: str) -> list[str]:
     return units
 
 
+def _shorten_list(text: str) -> str:
+    """A lead-in with its first " - " items, as many as MAX_BULLETS and MAX_LIST_WORDS allow
+    (a prefix of the text, so still verbatim); the text itself when it is short enough."""
+    head, *items = text.split(" - ")
+    kept: list[str] = []
+    words = len(head.split())
+    for item in items[:MAX_BULLETS]:
+        words += len(item.split())
+        if kept and words > MAX_LIST_WORDS:
+            break
+        kept.append(item)
+    return " - ".join([head, *kept])
+
+
 def _clean(unit: str) -> str | None:
-    """The unit without a leading bullet, or None when it is boilerplate or a fragment."""
+    """The unit without a leading bullet, or None when it is boilerplate or a fragment. A long
+    inline list keeps its lead-in and first items."""
     text = unit[2:] if unit.startswith("- ") else unit
     text = text.strip()
-    n = len(text.split())
     is_list = " - " in text and text.split(" - ", 1)[0].endswith(":")
+    if is_list:
+        text = _shorten_list(text)
+    n = len(text.split())
     if not text or BOILERPLATE.search(text) or NOT_A_FINDING.search(text) or (not text[0].isupper() and not text[0].isdigit()):
         return None
     if n < MIN_WORDS or n > (MAX_LIST_WORDS if is_list else MAX_WORDS):
@@ -126,27 +159,104 @@ OPEN_TYPES = frozenset({"yes_no", "definition"})
 FOCUS_COVER = 2 / 3
 
 
+#: Single letters that are not names of anything (articles, a possessive's "s").
+_NOT_LETTER_NAMES = frozenset("a i s".split())
+
+
 def specific_focus(query: Query) -> list[str]:
-    """Focus words that name the topic (not "disease", "cancer", "adult" ...)."""
-    specific = [t for t in query.focus_terms if t not in GENERIC and (len(t) > 1 or t.isdigit())]
-    return specific or list(query.focus_terms)
+    """Focus words that name the topic (not "disease", "cancer", "adult" ...), as tokens: a
+    hyphenated name gives its parts, and single letters that tell conditions apart ("protein C
+    deficiency", "hepatitis B") are kept."""
+    terms = list(dict.fromkeys(t for term in query.focus_terms for t in tokens(term)))
+    specific = [
+        t for t in terms if t not in GENERIC and (len(t) > 1 or t.isdigit() or t not in _NOT_LETTER_NAMES)
+    ]
+    return specific or terms
 
 
 def key_terms(specific: list[str]) -> list[str]:
-    """Focus words that must all be present: numbers and short codes ("12", "FG", "II"), which
-    tell sibling conditions apart, and the longest (usually the most specific) word."""
-    keys = [t for t in specific if t.isdigit() or len(t) <= 3]
+    """Focus words that must all be present: numbers, codes with digits and short codes ("12",
+    "1q21", "MYH7", "FG", "II", "C"), which tell sibling conditions apart, and the longest
+    (usually the most specific) word."""
+    keys = [t for t in specific if len(t) <= 3 or any(c.isdigit() for c in t)]
     longest = max(specific, key=len, default="")
     return [*keys, longest] if longest and longest not in keys else keys
 
 
+def same_word(key: str, token: str) -> bool:
+    """Whether a text token is the key word, give or take an ending ("dystrophy" and
+    "dystrophies", "syndrome" and "syndromes"; not "hydroxylase" and "hydroxysteroid")."""
+    if key == token:
+        return True
+    if len(key) <= 3 or any(c.isdigit() for c in key):
+        return False  # codes and numbers match exactly
+    shared = next((i for i, (a, b) in enumerate(zip(key, token, strict=False)) if a != b), None)
+    shared = min(len(key), len(token)) if shared is None else shared
+    return shared >= max(6, min(len(key), len(token)) - 2)
+
+
 def focus_covered(specific: list[str], seen: frozenset[str] | set[str]) -> bool:
-    """Enough of the focus words, and every key word, among `seen` (crude stems)."""
+    """Enough of the focus words (crude stems), and every key word (the word itself, give or
+    take an ending), among the tokens `seen`."""
     if not specific:
         return True
-    stems = [t.lower()[:6] for t in specific]
-    share = sum(s in seen for s in stems) / len(stems)
-    return share >= FOCUS_COVER - 1e-9 and all(k.lower()[:6] in seen for k in key_terms(specific))
+    prefixes = {t[:6] for t in seen}
+    share = sum(t.lower()[:6] in prefixes for t in specific) / len(specific)
+    if share < FOCUS_COVER - 1e-9:
+        return False
+    return all(
+        k in seen or any(same_word(k, t) for t in seen if t[:3] == k[:3])
+        for k in (k.lower() for k in key_terms(specific))
+    )
+
+
+def _matched(word: str, seen: frozenset[str]) -> bool:
+    return any(t[:6] == word[:6] for t in seen)
+
+
+#: Words that name no kind of anything: a title adding only these is not narrower.
+EMPTY_HEADS = frozenset(
+    "disease diseases disorder disorders syndrome syndromes condition conditions problem "
+    "problems type types".split()
+)
+
+
+def _extra_words(
+    question: frozenset[str], title: frozenset[str], ignore: frozenset[str] = GENERIC
+) -> list[str]:
+    """Words of a page title that name something the question does not (not stop words or
+    the `ignore`d general words such as "disease" or "type")."""
+    return [t for t in title if t not in STOP_WORDS and t not in ignore and not _matched(t, question)]
+
+
+def names_another_topic(specific: list[str], question: frozenset[str], title: frozenset[str]) -> bool:
+    """Whether a page title names a sibling topic rather than the question's: it lacks a
+    specific focus word of the question and adds a distinguishing word the question does not
+    have ("... autosomal recessive type" for "... autosomal dominant", "11-beta-hydroxylase
+    deficiency" for "dopamine beta-hydroxylase deficiency"). A broader or narrower title (one
+    side's words all in the other) is not a sibling."""
+    missing = [t for t in specific if not _matched(t, title)]
+    return bool(missing) and bool(_extra_words(question, title))
+
+
+#: The verb after a definition's subject ("X is a ...", "X are ...", "X refers to ...").
+_COPULA = re.compile(
+    r"\b(is|are|was|were|refers? to|describes?|means|represents?|consists? of|includes?)\b", re.I
+)
+#: Words a definition's subject may have beyond the focus (an abbreviation, an article ...).
+DEFINITION_EXTRA_WORDS = 5
+
+
+def defines(text: str, focus: list[str]) -> bool:
+    """Whether a sentence defines the focus: every focus word is in the subject of its first
+    verb of being ("Abdominal aortic aneurysms (AAAs) are aneurysms that ..."), and the
+    subject is little more than the focus; not a sentence naming it in passing."""
+    verb = _COPULA.search(text)
+    if verb is None:
+        return False
+    subject = token_set(text[: verb.start()])
+    longest = len(focus) + DEFINITION_EXTRA_WORDS
+    return len(text[: verb.start()].split()) <= longest and all(_matched(t, subject) for t in focus)
 
 
 def candidates(query: Query, hits: list[Hit], reader: str | Profile) -> list[Candidate]:
@@ -156,26 +266,44 @@ def candidates(query: Query, hits: list[Hit], reader: str | Profile) -> list[Can
     Flesch-Kincaid grade target, so plain sentences win among those that answer the question.
     """
     profile = profile_for(reader)
-    q = _stems(" ".join(query.terms))
+    q = stems(" ".join(query.terms))
+    question_tokens = token_set(query.question)
     specific = specific_focus(query)
-    focus = _stems(" ".join(specific))
+    # The focus as a definition's subject must name it: general words count here ("tracheal
+    # disorders" is not defined by "Tracheal agenesis is ...").
+    focus_words = [t for term in query.focus_terms for t in tokens(term)] or specific
+    focus = stems(" ".join(specific))
     top = max((h.score for h in hits), default=1.0) or 1.0
     template = templates.template_for(query.question_type)
     lead_cue = templates.CUES[template.sections[0][0]]
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
-        title = _stems(hit.title)
+        title = stems(hit.title)
+        title_tokens = token_set(hit.title)
+        topic_page = hit.source_type == "consumer-health"
+        if topic_page and (
+            not focus_covered(specific, title_tokens)
+            or names_another_topic(specific, question_tokens, title_tokens)
+        ):
+            continue  # a page about another condition that merely names this one
+        # A definition comes from a page about the focus (not a narrower one), or is a
+        # sentence defining it: an abstract or a page on one kind of the focus does not say
+        # what the focus is.
+        must_define = query.question_type == "definition" and (
+            not topic_page or bool(_extra_words(question_tokens, title_tokens, EMPTY_HEADS))
+        )
         for unit in _units(hit.text):
             text = _clean(unit)
             if text is None:
                 continue
-            words = _stems(text)
+            words = stems(text)
+            seen = token_set(text) | title_tokens
             overlap = len(q & words) / len(q) if q else 0.0
             focus_cover = len(focus & (words | title)) / len(focus) if focus else 1.0
-            if not focus_covered(specific, words | title):
+            if not focus_covered(specific, seen):
                 continue
-            if hit.source_type == "consumer-health" and not focus_covered(specific, title):
-                continue  # a page about another condition that merely names this one
+            if must_define and not defines(text, focus_words):
+                continue
             kind = templates.classify(text, template)
             on_type = bool(lead_cue.search(text)) or hit.components.get("section", 0.0) > 0
             if kind == template.catch_all and not on_type and query.question_type not in OPEN_TYPES:
