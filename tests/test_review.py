@@ -404,4 +404,10 @@ def test_cli_workflow(full_corpus: tuple[Path, IngestSummary], tmp_path: Path) -
     assert [e["action"] for e in audit] == ["create", "submit", "start", "approve"]
     assert audit[-1]["comment"] == "accurate"
     assert "no article" in osler("review", "show", "nope", ok=False).stderr
+    # removing a cited source flags the approved article for re-review
+    removed = osler("remove", asked["references"][0]["document_id"])
+    assert "1 article(s) flagged for re-review" in removed.stderr
+    flagged = json.loads(osler("review", "list", "--flagged", "--json").stdout)
+    assert [a["id"] for a in flagged] == [article_id]
+    assert "was removed" in flagged[0]["re_review_reason"]
     assert SHARED.is_dir()

@@ -224,6 +224,7 @@ def remove(
         console.print(f"Removed {len(removed):,} documents.")
     if not removed:
         raise typer.Exit(1)
+    _check_articles(data_dir)
 
 
 @app.command()
