@@ -303,6 +303,8 @@ def test_ask_serves_approved_articles_and_saves_new_answers_as_drafts(
     assert again.article_id == fresh.article_id  # no second draft for the same question
     a = articles.transition(reviews, draft.id, "submit", team["editor"], draft.revision)
     a = articles.transition(reviews, a.id, "start", team["reviewer"], a.revision)
+    in_review = articles.answer(reviews, asker, QUESTION, settings=settings)
+    assert in_review.status == "under_review" and in_review.article_id == draft.id
     articles.transition(reviews, a.id, "approve", team["reviewer"], a.revision)
     served = articles.answer(reviews, asker, QUESTION.lower(), settings=settings)
     assert served.status == "approved" and served.article_id == draft.id

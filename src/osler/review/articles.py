@@ -254,7 +254,14 @@ def answer(
             if a.status is not ArticleStatus.ARCHIVED
         ]
         article = open_[0] if open_ else create(reviews, fresh, None)
-        fresh = fresh.model_copy(update={"article_id": article.id})
+        in_review = article.status in {ArticleStatus.SUBMITTED, ArticleStatus.UNDER_REVIEW}
+        fresh = fresh.model_copy(
+            update={
+                "article_id": article.id,
+                # the status strip shows how far the board has got with this question
+                "status": article.status.value if in_review else fresh.status,
+            }
+        )
     return fresh
 
 
