@@ -62,6 +62,7 @@ PATIENT_HEADINGS = _frozen(
         "other": "Other options",
         "trials": "Clinical trials",
         "findings": "What studies found",
+        "frequency": "How common it is",
         "limitations": "What is still unclear",
     }
 )

@@ -14,6 +14,7 @@ from osler.conversation import Turn, covers, resolve, suggest
 from osler.glossary import Glossary
 from osler.models import Answer, AnswerSection, Audience, Hit, Query, Reference, Statement
 from osler.retrieve.analyse import words
+from osler.retrieve.rank import section_factor
 from osler.retrieve.search import Searcher
 from osler.store import Store
 
@@ -97,43 +98,48 @@ def _stem(w: str) -> str:
     return w.lower()[:6]
 
 
-def uncovered_focus(query: Query, hits: list[Hit]) -> list[str]:
+def uncovered_focus(query: Query, hits: list[Hit], keys: list[str] | None = None) -> list[str]:
     """Focus words the top hits do not mention, when too many are missing to answer; else []."""
     specific = extractive.specific_focus(query)
     seen: set[str] = set().union(*(extractive.token_set(f"{h.title} {h.text}") for h in hits[:10]))
-    if extractive.focus_covered(specific, seen):
+    if extractive.focus_covered(specific, seen, keys):
         return []
     prefixes = {_stem(w) for w in seen}
     return [t for t in specific if _stem(t) not in prefixes] or specific
 
 
-def _together(query: Query, hits: list[Hit]) -> bool:
+def _together(query: Query, hits: list[Hit], keys: list[str] | None = None) -> bool:
     """Some single hit mentions (nearly) every specific focus word of the question."""
     specific = extractive.specific_focus(query)
     return bool(specific) and any(
-        extractive.focus_covered(specific, extractive.token_set(f"{h.title} {h.text}"))
+        extractive.focus_covered(specific, extractive.token_set(f"{h.title} {h.text}"), keys)
         for h in hits[:10]
     )
 
 
-#: Top hits whose section answers the question type lend their section's other passages.
+#: The documents of the top hits lend the passages of their sections that fit the question type.
 NEIGHBOUR_HITS = 5
-NEIGHBOURS_PER_HIT = 4
+NEIGHBOURS_PER_DOCUMENT = 4
 
 
-def with_section_neighbours(store: Store, hits: list[Hit]) -> list[Hit]:
-    """The hits, each of the top ones whose section matches the question type followed by the
-    other passages of that section of its document (a page's answer is often cut into several
-    passages, and its list may not name the topic that the retrieved passage names)."""
+def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list[Hit]:
+    """The hits, each document among the top ones followed by the other passages of its
+    sections that fit the question type ("Frequency" for "how many people are affected"). A
+    page's answer is often cut into several passages, and those that do not repeat the
+    topic's name (a list, "It is very rare ...") rank low on their own."""
     have = {h.passage_id for h in hits}
+    expanded: set[str] = set()
     out: list[Hit] = []
     for rank, hit in enumerate(hits):
         out.append(hit)
-        if rank >= NEIGHBOUR_HITS or hit.components.get("section", 0.0) <= 0:
+        if rank >= NEIGHBOUR_HITS or hit.document_id in expanded:
             continue
+        expanded.add(hit.document_id)
         added = 0
         for p in store.passages(hit.document_id):
-            if p.section != hit.section or p.id in have or added >= NEIGHBOURS_PER_HIT:
+            if added >= NEIGHBOURS_PER_DOCUMENT:
+                break
+            if p.id in have or not section_factor(p.section, query):
                 continue
             have.add(p.id)
             added += 1
@@ -141,10 +147,12 @@ def with_section_neighbours(store: Store, hits: list[Hit]) -> list[Hit]:
                 hit.model_copy(
                     update={
                         "passage_id": p.id,
+                        "section": p.section,
                         "text": p.text,
                         "start": p.start,
                         "end": p.end,
                         "score": hit.score * 0.95,
+                        "components": {**hit.components, "section": 1.0},
                     }
                 )
             )
@@ -163,6 +171,10 @@ class Answerer:
             for name in (d.title, d.extra.get("focus", ""))
             if name
         }
+        #: In how many document titles each word occurs: the rarest focus word is a key word.
+        self.title_words: Counter[str] = Counter(
+            w for d in searcher.documents.values() for w in extractive.token_set(d.title or "")
+        )
         self._glossary: Glossary | None = None
 
     @property
@@ -257,11 +269,14 @@ class Answerer:
         mark = time.perf_counter()
         hits = self.searcher.search(standalone, k=k, audience=audience)
         timings["retrieve"] = _ms(mark)
-        if not safety.looks_medical(standalone, self.topics) and not _together(query, hits):
+        # A yes/no question's focus is a claim, not a name: its rarest word is no key word.
+        rarity = None if query.question_type == "yes_no" else self.title_words
+        keys = extractive.key_terms(extractive.specific_focus(query), rarity)
+        if not safety.looks_medical(standalone, self.topics) and not _together(query, hits, keys):
             return _abstain(answer, safety.NON_MEDICAL_REASON, [], timings, began)
         if not hits:
             return _abstain(answer, "No indexed source matches this question.", [], timings, began)
-        missing = uncovered_focus(query, hits)
+        missing = uncovered_focus(query, hits, keys)
         if missing:
             reason = (
                 "Insufficient evidence: the indexed sources do not cover "
@@ -269,7 +284,7 @@ class Answerer:
                 + ". The closest sources are listed; no answer is composed from unrelated text."
             )
             return _abstain(answer, reason, hits[:3], timings, began)
-        hits = with_section_neighbours(self.searcher.store, hits)
+        hits = with_section_neighbours(self.searcher.store, hits, query)
         mark = time.perf_counter()
         draft = None
         if llm:
@@ -277,7 +292,9 @@ class Answerer:
             timings["llm"] = _ms(mark)
             answer.composer = "llm" if draft is not None else "extractive"
         if draft is None:
-            draft = extractive.compose(query, hits, audience, urgent=answer.notice is not None)
+            draft = extractive.compose(
+                query, hits, audience, urgent=answer.notice is not None, keys=keys
+            )
         timings["compose"] = _ms(mark)
         if draft is None:
             reason = (

@@ -9,6 +9,7 @@ keeps the list items that follow it, as one contiguous span of the passage.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from osler.audience import Profile, profile_for
@@ -174,13 +175,20 @@ def specific_focus(query: Query) -> list[str]:
     return specific or terms
 
 
-def key_terms(specific: list[str]) -> list[str]:
+def key_terms(specific: list[str], rarity: Mapping[str, int] | None = None) -> list[str]:
     """Focus words that must all be present: numbers, codes with digits and short codes ("12",
-    "1q21", "MYH7", "FG", "II", "C"), which tell sibling conditions apart, and the longest
-    (usually the most specific) word."""
+    "1q21", "MYH7", "FG", "II", "C"), which tell sibling conditions apart, the longest (usually
+    the most specific) word and, given how many document titles hold each word (`rarity`), the
+    rarest word ("cortisone" in "cortisone reductase deficiency")."""
     keys = [t for t in specific if len(t) <= 3 or any(c.isdigit() for c in t)]
     longest = max(specific, key=len, default="")
-    return [*keys, longest] if longest and longest not in keys else keys
+    if longest and longest not in keys:
+        keys.append(longest)
+    if rarity is not None and specific:
+        rarest = min(specific, key=lambda t: (rarity.get(t, 0), -len(t)))
+        if rarest not in keys:
+            keys.append(rarest)
+    return keys
 
 
 def same_word(key: str, token: str) -> bool:
@@ -195,9 +203,11 @@ def same_word(key: str, token: str) -> bool:
     return shared >= max(6, min(len(key), len(token)) - 2)
 
 
-def focus_covered(specific: list[str], seen: frozenset[str] | set[str]) -> bool:
+def focus_covered(
+    specific: list[str], seen: frozenset[str] | set[str], keys: list[str] | None = None
+) -> bool:
     """Enough of the focus words (crude stems), and every key word (the word itself, give or
-    take an ending), among the tokens `seen`."""
+    take an ending; by default `key_terms(specific)`), among the tokens `seen`."""
     if not specific:
         return True
     prefixes = {t[:6] for t in seen}
@@ -206,7 +216,7 @@ def focus_covered(specific: list[str], seen: frozenset[str] | set[str]) -> bool:
         return False
     return all(
         k in seen or any(same_word(k, t) for t in seen if t[:3] == k[:3])
-        for k in (k.lower() for k in key_terms(specific))
+        for k in (k.lower() for k in (key_terms(specific) if keys is None else keys))
     )
 
 
@@ -259,7 +269,9 @@ def defines(text: str, focus: list[str]) -> bool:
     return len(text[: verb.start()].split()) <= longest and all(_matched(t, subject) for t in focus)
 
 
-def candidates(query: Query, hits: list[Hit], reader: str | Profile) -> list[Candidate]:
+def candidates(
+    query: Query, hits: list[Hit], reader: str | Profile, keys: list[str] | None = None
+) -> list[Candidate]:
     """Every usable sentence of the hits, scored for the reader's profile.
 
     A profile with a readability target (patients) takes points off sentences above its
@@ -282,7 +294,7 @@ def candidates(query: Query, hits: list[Hit], reader: str | Profile) -> list[Can
         title_tokens = token_set(hit.title)
         topic_page = hit.source_type == "consumer-health"
         if topic_page and (
-            not focus_covered(specific, title_tokens)
+            not focus_covered(specific, title_tokens, keys)
             or names_another_topic(specific, question_tokens, title_tokens)
         ):
             continue  # a page about another condition that merely names this one
@@ -300,13 +312,16 @@ def candidates(query: Query, hits: list[Hit], reader: str | Profile) -> list[Can
             seen = token_set(text) | title_tokens
             overlap = len(q & words) / len(q) if q else 0.0
             focus_cover = len(focus & (words | title)) / len(focus) if focus else 1.0
-            if not focus_covered(specific, seen):
+            if not focus_covered(specific, seen, keys):
                 continue
             if must_define and not defines(text, focus_words):
                 continue
             kind = templates.classify(text, template)
             on_type = bool(lead_cue.search(text)) or hit.components.get("section", 0.0) > 0
-            if kind == template.catch_all and not on_type and query.question_type not in OPEN_TYPES:
+            off_type = kind == template.catch_all or (
+                kind == "evidence" and not template.figures_answer
+            )
+            if off_type and not on_type and query.question_type not in OPEN_TYPES:
                 continue  # says nothing of what was asked (e.g. anatomy under a treatment question)
             score = (
                 0.30 * (hit.score / top)
@@ -379,7 +394,13 @@ class Draft:
 
 
 def compose(
-    query: Query, hits: list[Hit], reader: str | Profile, *, limit: int = 10, urgent: bool = False
+    query: Query,
+    hits: list[Hit],
+    reader: str | Profile,
+    *,
+    limit: int = 10,
+    urgent: bool = False,
+    keys: list[str] | None = None,
 ) -> Draft | None:
     """Build the answer from the hits; None when no sentence answers the question.
 
@@ -387,7 +408,7 @@ def compose(
     The reader's profile scores the sentences and names the sections.
     """
     profile = profile_for(reader)
-    cands = candidates(query, hits, profile)
+    cands = candidates(query, hits, profile, keys)
     chosen = select(cands, limit=limit + 1, profile=profile)
     if not chosen:
         return None

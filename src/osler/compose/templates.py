@@ -68,7 +68,10 @@ CUES: dict[str, re.Pattern[str]] = {
         r"\b(genes?|genetic|mutations?|inherit\w*|chromosom\w*|autosomal|variants?)\b"
     ),
     "frequency": _cue(
-        r"\b(affects? (about|approximately|an estimated)|prevalen\w+|incidence|common|rare|per \d|in every)\b"
+        r"\b((affects?|affecting|occurs?|occurring) (in )?(about|approximately|an estimated|"
+        r"fewer than|more than|less than|\d)|prevalen\w+|incidence|common|rare|\d+ in [\d,]+|"
+        r"per \d|in every|estimated to|(cases|individuals|people|families|patients) (have|has) "
+        r"been (reported|described|identified))\b"
     ),
     "prevention": _cue(
         r"\b(prevent\w*|reduce (the|your) risk|lower (the|your) risk|vaccin\w*|screening|avoid\w*)\b"
@@ -101,6 +104,9 @@ class Template:
     sections: tuple[tuple[str, str], ...]
     catch_all: str
     audience_headings: dict[str, str] | None = None
+    #: Whether a sentence of figures answers this type on its own (a response rate answers a
+    #: treatment question; "53 patients had duodenal atresia" does not say what its symptoms are).
+    figures_answer: bool = True
 
 
 TEMPLATES: dict[str, Template] = {
@@ -135,6 +141,7 @@ TEMPLATES: dict[str, Template] = {
             ("differential", "Other conditions to consider"),
         ),
         catch_all="symptoms",
+        figures_answer=False,
     ),
     "causes": Template(
         (
@@ -144,6 +151,16 @@ TEMPLATES: dict[str, Template] = {
             ("evidence", "Evidence"),
         ),
         catch_all="causes",
+        figures_answer=False,
+    ),
+    "frequency": Template(
+        (
+            ("frequency", "How common it is"),
+            ("evidence", "Evidence"),
+            ("risk", "Who is affected"),
+        ),
+        catch_all="frequency",
+        figures_answer=False,
     ),
     "prognosis": Template(
         (
@@ -196,7 +213,6 @@ TEMPLATES: dict[str, Template] = {
 TEMPLATE_OF: dict[str, str] = {
     "risk": "causes",
     "genetics": "causes",
-    "frequency": "causes",
     "dosage": "drug",
     "side_effects": "drug",
     "interactions": "drug",
