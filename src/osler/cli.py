@@ -153,7 +153,7 @@ def _check_articles(data_dir: Path | None) -> None:
     """After new evidence: flag approved articles whose sources moved (if there are any)."""
     store = _store(data_dir)
     try:
-        served = [a for a in ReviewStore(store.db).articles() if a.approved_version]  # type: ignore[attr-defined]
+        served = ReviewStore(store.db).articles(served=True)  # type: ignore[attr-defined]
     finally:
         store.close()
     if not served:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 import uuid
+from functools import lru_cache
 from typing import Protocol
 
 from osler.models import (
@@ -36,15 +37,18 @@ def normalize(question: str) -> str:
     return " ".join(_WORD.findall(question.lower()))
 
 
-def _terms(question: str) -> set[str]:
-    return {t[:-1] if t.endswith("s") and len(t) > 3 else t for t in content_terms(question)}
+@lru_cache(maxsize=20_000)
+def _profile(question: str) -> tuple[str, frozenset[str]]:
+    """Question type and plural-folded content words (cached: articles are compared often)."""
+    terms = frozenset(t[:-1] if t.endswith("s") and len(t) > 3 else t for t in content_terms(question))
+    return question_type(question)[0], terms
 
 
 def similarity(a: str, b: str) -> float:
     """Jaccard overlap of content words (plural-folded); 0 when the question types differ."""
-    if question_type(a)[0] != question_type(b)[0]:
+    (kind_a, ta), (kind_b, tb) = _profile(a), _profile(b)
+    if kind_a != kind_b:
         return 0.0
-    ta, tb = _terms(a), _terms(b)
     return len(ta & tb) / len(ta | tb) if ta | tb else 0.0
 
 
@@ -192,8 +196,7 @@ def served(
     if article is None:
         scored = [
             (similarity(question, a.question), a)
-            for a in reviews.articles(audience=audience)
-            if a.approved_version and a.status is not ArticleStatus.ARCHIVED
+            for a in reviews.articles(audience=audience, served=True)
         ]
         best = max(scored, key=lambda s: s[0], default=(0.0, None))
         if best[1] is None or best[0] < settings.match_threshold:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from osler.models import Article, ArticleStatus, Document, EvidenceLevel
+from osler.models import Article, Document, EvidenceLevel
 from osler.review.articles import Asker
 from osler.store.review import ReviewStore
 
@@ -61,9 +61,7 @@ def reasons(reviews: ReviewStore, documents: Documents, asker: Asker, article: A
 def check(reviews: ReviewStore, documents: Documents, asker: Asker) -> list[Flag]:
     """Flag every served (approved, not archived) article whose evidence changed."""
     flags = []
-    for article in reviews.articles():
-        if not article.approved_version or article.status is ArticleStatus.ARCHIVED:
-            continue
+    for article in reviews.articles(served=True):
         found = reasons(reviews, documents, asker, article)
         if not found:
             continue

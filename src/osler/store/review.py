@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from osler.models import Answer, Article, ArticleVersion, AuditEntry, ReferenceSnapshot, Role, User
+from osler.store.sqlite import immediate
 
 
 class StaleRevision(Exception):
@@ -38,15 +38,8 @@ class ReviewStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[None]:
+        return immediate(self.db)
 
     # --- users, tokens, sessions --------------------------------------------------------
 
@@ -164,9 +157,17 @@ class ReviewStore:
         return _article(row) if row else None
 
     def articles(
-        self, status: str | None = None, *, audience: str | None = None, flagged: bool = False
+        self,
+        status: str | None = None,
+        *,
+        audience: str | None = None,
+        flagged: bool = False,
+        served: bool = False,
     ) -> list[Article]:
+        """Articles, newest change first; `served`: only those with an approved version in service."""
         sql, args = "SELECT * FROM articles WHERE 1 = 1", []
+        if served:
+            sql += " AND approved_version IS NOT NULL AND status != 'archived'"
         if status:
             sql, args = sql + " AND status = ?", [*args, status]
         if audience:

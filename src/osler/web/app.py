@@ -12,10 +12,11 @@ import threading
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field
@@ -136,6 +137,8 @@ def create_app(
     async def api_error(request: Request, exc: ApiError) -> Response:
         if wants_json(request):
             return JSONResponse({"error": exc.message}, status_code=exc.status)
+        if exc.status == 401:  # a page that needs a session: sign in, then come back
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         return page("error.html", exc.status, message=exc.message)
 
     @app.exception_handler(RequestValidationError)

@@ -254,6 +254,13 @@ def add_routes(
             raise ApiError(403, "missing or wrong CSRF token; reload the page and try again")
         return current
 
+    def staff_session(request: Request) -> tuple[User, str]:
+        """The signed-in member of the editorial team (pages redirect anonymous users to /login)."""
+        user, csrf = signed_in(request)
+        if not staff(user):
+            raise ApiError(403, f"{user.name} is not on the editorial team")
+        return user, csrf
+
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
         signed_in(request, csrf)
@@ -267,12 +274,7 @@ def add_routes(
 
     @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
     def queue(request: Request, status: str | None = None) -> Response:
-        current = session(request)
-        if current is None:
-            return RedirectResponse("/login?next=/review", status_code=303)
-        user, csrf = current
-        if not staff(user):
-            raise ApiError(403, f"{user.name} is not on the editorial team")
+        user, csrf = staff_session(request)
         with lock:
             everything = reviews.articles()
         waiting = [
@@ -285,13 +287,8 @@ def add_routes(
 
     @app.get("/review/{article_id}", response_class=HTMLResponse, include_in_schema=False)
     def review_view(request: Request, article_id: str, version: int | None = None) -> Response:
-        current = session(request)
-        if current is None:
-            return RedirectResponse(f"/login?next=/review/{article_id}", status_code=303)
-        user, csrf = current
+        user, csrf = staff_session(request)
         article = get_article(article_id, user)
-        if not staff(user):
-            raise ApiError(403, f"{user.name} is not on the editorial team")
         with lock:
             versions = reviews.versions(article_id)
             approvers = reviews.approvers(article_id, article.latest_version)
@@ -308,12 +305,7 @@ def add_routes(
 
     @app.get("/audit", response_class=HTMLResponse, include_in_schema=False)
     def audit_view(request: Request) -> Response:
-        current = session(request)
-        if current is None:
-            return RedirectResponse("/login?next=/audit", status_code=303)
-        user, csrf = current
-        if not staff(user):
-            raise ApiError(403, f"{user.name} may not read the audit log")
+        user, csrf = staff_session(request)
         with lock:
             trail = reviews.audit(limit=5000)
         return page("audit.html", user=user, csrf=csrf, trail=list(reversed(trail)))
@@ -376,10 +368,7 @@ def add_routes(
 
     @app.get("/admin/users", response_class=HTMLResponse, include_in_schema=False)
     def admin_users(request: Request) -> Response:
-        current = session(request)
-        if current is None:
-            return RedirectResponse("/login?next=/admin/users", status_code=303)
-        user, csrf = current
+        user, csrf = signed_in(request)
         with rule_errors(user):
             rules.check_admin(user)
         with lock:
