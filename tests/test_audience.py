@@ -216,3 +216,39 @@ def test_eval_audience_command(full_corpus, tmp_path: Path) -> None:
     assert report["summary"]["questions"] == 4 and len(report["questions"]) == 4
     assert set(report["summary"]["audiences"]) == {"patient", "student", "clinician"}
     assert "patient_below_share" in report["summary"]["patient_vs_clinician"]
+
+
+def test_patient_lists_are_shorter_and_hard_sentences_give_way(answerer: Answerer) -> None:
+    """A patient sees the first items of a long list; with no sentence plain enough, the plainest
+    of the best-scoring ones answers alone; every statement stays verbatim."""
+    from osler.compose import extractive
+
+    patient = PROFILES["patient"]
+    assert patient.list_items is not None and patient.list_items < extractive.MAX_BULLETS
+    question = "What are the symptoms of Snyder-Robinson syndrome?"
+    lists = {}
+    for name in ("patient", "clinician"):
+        answer = answerer.ask(question, audience=name)
+        assert not answer.abstained
+        for s in [answer.bottom_line, *[i for sec in answer.sections for i in sec.items]]:
+            assert s.text in answer.references[s.citations[0] - 1].quote
+            if s.text.startswith("Signs and Symptoms"):
+                lists[name] = s.text
+    assert lists["clinician"].startswith(lists["patient"])
+    assert lists["patient"].count(" - ") == patient.list_items < lists["clinician"].count(" - ")
+    hit = answerer.searcher.search(question, k=1)[0]
+    texts = [
+        "Neurodegeneration with brain iron accumulation is a heterogeneous group of inherited "
+        "neurological disorders characterized by abnormal accumulation of iron in the basal ganglia.",
+        "Hypertrophic cardiomyopathy necessitates echocardiographic surveillance.",
+        "Affected individuals gradually develop extreme muscle stiffness (spasticity) and "
+        "exaggerated reflexes.",
+    ]
+    grades = [grade(t) for t in texts]
+    assert min(grades) > (patient.readability_limit or 0)  # nothing is plain enough
+    order = sorted(range(3), key=lambda i: -grades[i])  # hardest first
+    best = extractive.Candidate(texts[order[0]], hit, 0, score=1.0, grade=grades[order[0]])
+    close = extractive.Candidate(texts[order[1]], hit, 1, score=0.95, grade=grades[order[1]])
+    far = extractive.Candidate(texts[order[2]], hit, 2, score=0.5, grade=grades[order[2]])
+    assert extractive.select([best, close, far], limit=5, profile=patient) == [close]
+    assert extractive.select([best, close, far], limit=5)[0] is best

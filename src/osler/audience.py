@@ -124,6 +124,11 @@ class Profile:
     readability_ceiling: float | None = None
     readability_limit: float | None = None
     min_statements: int = 3
+    #: When no sentence is plain enough, the plainest of those scoring within this margin of
+    #: the best answers alone.
+    fallback_margin: float = 0.0
+    #: Items of a long list shown (its first ones; None: the composer's default).
+    list_items: int | None = None
     #: Define corpus glossary terms on first use.
     glossary: bool = False
     #: Section kind -> heading, over the template's neutral headings.
@@ -182,9 +187,12 @@ PROFILES: dict[str, Profile] = {
         disclaimer=safety.PATIENT_DISCLAIMER,
         source_weight=0.15,
         readability_target=8.0,
-        readability_weight=0.4,
-        readability_ceiling=9.0,
-        readability_limit=14.0,
+        readability_weight=0.8,
+        readability_ceiling=7.0,
+        readability_limit=12.0,
+        min_statements=2,
+        fallback_margin=0.15,
+        list_items=5,
         glossary=True,
         headings=PATIENT_HEADINGS,
         questions=PATIENT_QUESTIONS,

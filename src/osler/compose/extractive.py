@@ -122,13 +122,13 @@ def _units(text: str) -> list[str]:
     return units
 
 
-def _shorten_list(text: str) -> str:
-    """A lead-in with its first " - " items, as many as MAX_BULLETS and MAX_LIST_WORDS allow
+def _shorten_list(text: str, max_items: int = MAX_BULLETS) -> str:
+    """A lead-in with its first " - " items, as many as `max_items` and MAX_LIST_WORDS allow
     (a prefix of the text, so still verbatim); the text itself when it is short enough."""
     head, *items = text.split(" - ")
     kept: list[str] = []
     words = len(head.split())
-    for item in items[:MAX_BULLETS]:
+    for item in items[:max_items]:
         words += len(item.split())
         if kept and words > MAX_LIST_WORDS:
             break
@@ -136,14 +136,14 @@ def _shorten_list(text: str) -> str:
     return " - ".join([head, *kept])
 
 
-def _clean(unit: str) -> str | None:
+def _clean(unit: str, max_items: int = MAX_BULLETS) -> str | None:
     """The unit without a leading bullet, or None when it is boilerplate or a fragment. A long
-    inline list keeps its lead-in and first items."""
+    inline list keeps its lead-in and first `max_items` items."""
     text = unit[2:] if unit.startswith("- ") else unit
     text = text.strip()
     is_list = " - " in text and text.split(" - ", 1)[0].endswith(":")
     if is_list:
-        text = _shorten_list(text)
+        text = _shorten_list(text, max_items)
     n = len(text.split())
     if not text or BOILERPLATE.search(text) or NOT_A_FINDING.search(text) or (not text[0].isupper() and not text[0].isdigit()):
         return None
@@ -305,7 +305,7 @@ def candidates(
             not topic_page or bool(_extra_words(question_tokens, title_tokens, EMPTY_HEADS))
         )
         for unit in _units(hit.text):
-            text = _clean(unit)
+            text = _clean(unit, profile.list_items or MAX_BULLETS)
             if text is None:
                 continue
             words = stems(text)
@@ -366,7 +366,8 @@ def select(
     With a profile that has a grade ceiling (patients), a candidate is passed over when its own
     Flesch-Kincaid grade is above the profile's limit, or when it would lift the answer's grade
     above the ceiling once the answer holds `min_statements` (above the limit before that).
-    When no candidate passes, the best one is the answer: readability never empties it.
+    When no candidate passes, the plainest of the best ones is the answer: readability never
+    empties it.
     """
     chosen: list[Candidate] = []
     per_kind: dict[str, int] = {}
@@ -379,9 +380,19 @@ def select(
         per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
         if len(chosen) >= limit:
             break
-    if not chosen and cands:  # nothing plain enough: the best candidate alone
-        chosen = [max(cands, key=lambda c: c.score)]
+    if not chosen and cands:  # nothing plain enough: one candidate alone
+        chosen = [_plainest_of_the_best(cands, profile)]
     return chosen
+
+
+def _plainest_of_the_best(cands: list[Candidate], profile: Profile | None) -> Candidate:
+    """The best candidate; for a reader with a readability target, the plainest of those
+    scoring within `profile.fallback_margin` of the best."""
+    best = max(cands, key=lambda c: c.score)
+    if profile is None or profile.readability_target is None:
+        return best
+    close = [c for c in cands if c.score >= best.score - profile.fallback_margin]
+    return min(close, key=lambda c: (c.grade if c.grade is not None else 0.0, -c.score))
 
 
 @dataclass
