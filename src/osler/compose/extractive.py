@@ -168,7 +168,10 @@ def specific_focus(query: Query) -> list[str]:
     """Focus words that name the topic (not "disease", "cancer", "adult" ...), as tokens: a
     hyphenated name gives its parts, and single letters that tell conditions apart ("protein C
     deficiency", "hepatitis B") are kept."""
-    terms = list(dict.fromkeys(t for term in query.focus_terms for t in tokens(term)))
+    # A question whose topic is all type words ("information about clinical trials") is
+    # about those words.
+    named = query.focus_terms or query.terms
+    terms = list(dict.fromkeys(t for term in named for t in tokens(term)))
     specific = [
         t for t in terms if t not in GENERIC and (len(t) > 1 or t.isdigit() or t not in _NOT_LETTER_NAMES)
     ]
@@ -283,7 +286,7 @@ def candidates(
     specific = specific_focus(query)
     # The focus as a definition's subject must name it: general words count here ("tracheal
     # disorders" is not defined by "Tracheal agenesis is ...").
-    focus_words = [t for term in query.focus_terms for t in tokens(term)] or specific
+    focus_words = [t for term in query.focus_terms or query.terms for t in tokens(term)] or specific
     focus = stems(" ".join(specific))
     top = max((h.score for h in hits), default=1.0) or 1.0
     template = templates.template_for(query.question_type)
