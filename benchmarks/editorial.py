@@ -69,6 +69,7 @@ def main() -> None:
         settings = EditorialSettings()
         stored = {a.normalized_question for a in reviews.articles()}
         results = {}
+        examples: list[tuple[str, str]] = []
         for name, asked in (
             ("exact", approved_qs),
             ("reworded", [_reword(q) for q in approved_qs]),
@@ -83,6 +84,7 @@ def main() -> None:
                     hits += 1
                     if name == "unseen" and articles.normalize(q) not in stored:
                         false += 1
+                        examples.append((q, got.standalone_question))
             results[name] = (hits, false, pct(times, 50), pct(times, 95))
         answerer.close()
     print(f"\n{args.articles} approved articles (MedQuAD questions, seed 11)")
@@ -92,6 +94,8 @@ def main() -> None:
     print("served() lookup    served     false   p50 ms   p95 ms")
     for name, (hits, false, p50, p95) in results.items():
         print(f"  {name:<15} {hits:4d}/{args.articles:<4d} {false:5d}  {p50:7.2f}  {p95:7.2f}")
+    for asked, served in examples:
+        print(f"  false serve: {asked!r} got the article for {served!r}")
 
 
 def _reword(q: str) -> str:

@@ -135,3 +135,15 @@ def test_scripts_in_documents_never_run(browser: Browser, tmp_path_factory: pyte
         assert page.evaluate("window.__pwned === undefined")
         assert "<img src=x" in page.inner_text("#source-panel")  # shown as text
         page.screenshot(path=str(ARTIFACTS / "escaped.png"))
+
+
+def test_api_docs_work_offline_under_the_csp(browser: Browser, base_url: str) -> None:
+    page = _page(browser)
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base_url) else None)
+    page.goto(base_url + "/docs")
+    page.wait_for_selector(".opblock-summary-path[data-path='/api/ask']")
+    assert page.locator(".opblock").count() >= 10
+    assert outside == [] and blocked == []

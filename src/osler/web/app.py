@@ -117,10 +117,13 @@ def create_app(
         title="Osler",
         version=__version__,
         description="Cited, guideline-first clinical answers from the sources you ingested.",
+        docs_url=None,  # served below from a packaged Swagger UI: no CDN, no inline script
+        redoc_url=None,
     )
     app.state.answerer = answerer
     app.middleware("http")(security.middleware(security.RateLimiter(rate_per_minute)))
     app.mount("/static", StaticFiles(packages=[("osler.web", "static")]), name="static")
+    app.mount("/swagger", StaticFiles(packages=[("fastapi_offline", "static")]), name="swagger")
     store = answerer.searcher.store
     reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
     editorial = settings or EditorialSettings.from_env()
@@ -298,6 +301,11 @@ def create_app(
             q=answer.question,
             conversation=answer.conversation_id,
         )
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """Interactive API documentation (Swagger UI 5, shipped by the fastapi-offline package)."""
+        return HTMLResponse(env.get_template("api_docs.html").render())
 
     @app.get("/passages/{passage_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def passage_page(passage_id: str) -> HTMLResponse:
