@@ -413,3 +413,18 @@ def test_cli_workflow(full_corpus: tuple[Path, IngestSummary], tmp_path: Path) -
     assert [a["id"] for a in flagged] == [article_id]
     assert "was removed" in flagged[0]["re_review_reason"]
     assert SHARED.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("asked", "approved", "same"),
+    [
+        ("what is the treatment of gallbladder cancer", QUESTION, True),
+        ("What causes Causes of Diabetes ?", "What causes Diabetes ?", True),
+        # real MedQuAD pairs that a plain word overlap confused
+        ("Is spinal and bulbar muscular atrophy inherited ?", "Is spinal muscular atrophy inherited ?", False),
+        ("What is (are) primary sclerosing cholangitis ?", "What to do for Primary Sclerosing Cholangitis ?", False),
+        ("How to diagnose Type 1 diabetes?", "How to diagnose Type 2 diabetes?", False),
+    ],
+)
+def test_question_matching_needs_the_same_focus_and_intent(asked: str, approved: str, same: bool) -> None:
+    assert (articles.similarity(asked, approved) >= EditorialSettings().match_threshold) is same

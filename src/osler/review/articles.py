@@ -20,7 +20,7 @@ from osler.models import (
     User,
 )
 from osler.render.markdown import to_markdown
-from osler.retrieve.analyse import content_terms, question_type
+from osler.retrieve.analyse import analyse
 from osler.review import rules
 from osler.review.settings import EditorialSettings
 from osler.store.review import ReviewStore, StaleRevision, now
@@ -37,19 +37,33 @@ def normalize(question: str) -> str:
     return " ".join(_WORD.findall(question.lower()))
 
 
+#: Words that do not change what a question asks ("the treatment of" = "treatments for").
+_FILLER = frozenset("a an the is are of for to in on with about and or".split())
+
+
+def _fold(word: str) -> str:
+    return word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
 @lru_cache(maxsize=20_000)
-def _profile(question: str) -> tuple[str, frozenset[str]]:
-    """Question type and plural-folded content words (cached: articles are compared often)."""
-    terms = frozenset(t[:-1] if t.endswith("s") and len(t) > 3 else t for t in content_terms(question))
-    return question_type(question)[0], terms
+def _profile(question: str) -> tuple[str, frozenset[str], frozenset[str]]:
+    """Question type, focus words and the other (intent) words, plural-folded; cached."""
+    query = analyse(question)
+    focus = frozenset(_fold(w) for w in query.focus_terms)
+    intent = frozenset(
+        _fold(w) for w in normalize(question).split() if w not in _FILLER and _fold(w) not in focus
+    )
+    return query.question_type, focus, intent
 
 
 def similarity(a: str, b: str) -> float:
-    """Jaccard overlap of content words (plural-folded); 0 when the question types differ."""
-    (kind_a, ta), (kind_b, tb) = _profile(a), _profile(b)
-    if kind_a != kind_b:
+    """0 unless both ask the same type of question about the same focus (the same words); then
+    the overlap (Jaccard) of their other words, so "What to do for X" never matches "What is X"."""
+    (kind_a, focus_a, intent_a), (kind_b, focus_b, intent_b) = _profile(a), _profile(b)
+    if kind_a != kind_b or focus_a != focus_b or not focus_a:
         return 0.0
-    return len(ta & tb) / len(ta | tb) if ta | tb else 0.0
+    union = intent_a | intent_b
+    return len(intent_a & intent_b) / len(union) if union else 1.0
 
 
 def snapshot(answer: Answer) -> list[ReferenceSnapshot]:
