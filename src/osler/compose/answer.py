@@ -117,9 +117,11 @@ def _together(query: Query, hits: list[Hit], keys: list[str] | None = None) -> b
     )
 
 
-#: The documents of the top hits lend the passages of their sections that fit the question type.
-NEIGHBOUR_HITS = 5
+#: The documents of the top 10 hits lend the passages of their sections that fit the question type.
+NEIGHBOUR_HITS = 10
 NEIGHBOURS_PER_DOCUMENT = 4
+#: A neighbour's hit score, as a share of the score of the hit that lent it.
+NEIGHBOUR_SCORE = 0.3
 
 
 def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list[Hit]:
@@ -139,7 +141,7 @@ def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list
         for p in store.passages(hit.document_id):
             if added >= NEIGHBOURS_PER_DOCUMENT:
                 break
-            if p.id in have or not section_factor(p.section, query):
+            if p.id in have or section_factor(p.section, query) < 1.0:  # fits, not neutral
                 continue
             have.add(p.id)
             added += 1
@@ -151,7 +153,7 @@ def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list
                         "text": p.text,
                         "start": p.start,
                         "end": p.end,
-                        "score": hit.score * 0.95,
+                        "score": hit.score * NEIGHBOUR_SCORE,
                         "components": {**hit.components, "section": 1.0},
                     }
                 )

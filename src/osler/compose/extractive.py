@@ -123,12 +123,14 @@ def _units(text: str) -> list[str]:
 
 
 def _shorten_list(text: str, max_items: int = MAX_BULLETS) -> str:
-    """A lead-in with its first " - " items, as many as `max_items` and MAX_LIST_WORDS allow
-    (a prefix of the text, so still verbatim); the text itself when it is short enough."""
+    """A lead-in with its first " - " items, as many as `max_items` and MAX_LIST_WORDS allow,
+    up to the first item that is page furniture (a prefix of the text, so still verbatim)."""
     head, *items = text.split(" - ")
     kept: list[str] = []
     words = len(head.split())
     for item in items[:max_items]:
+        if BOILERPLATE.search(item.strip()):
+            break  # the list runs into page furniture ("New types of treatment are being tested")
         words += len(item.split())
         if kept and words > MAX_LIST_WORDS:
             break
@@ -152,6 +154,13 @@ def _clean(unit: str, max_items: int = MAX_BULLETS) -> str | None:
     if text.endswith(":") or "?" in text[-2:]:
         return None
     return text
+
+
+def section_fits(hit: Hit) -> bool:
+    """Whether the hit's section heading fits the question type ("Treatment" for a treatment
+    question). A neutral section factor (an "Abstract", which says nothing of its content) does
+    not count as fitting."""
+    return hit.components.get("section", 0.0) >= 1.0
 
 
 #: Question types whose every on-topic sentence answers them (no type cue needed).
@@ -320,7 +329,7 @@ def candidates(
             if must_define and not defines(text, focus_words):
                 continue
             kind = templates.classify(text, template)
-            on_type = bool(lead_cue.search(text)) or hit.components.get("section", 0.0) > 0
+            on_type = bool(lead_cue.search(text)) or section_fits(hit)
             off_type = kind == template.catch_all or (
                 kind == "evidence" and not template.figures_answer
             )
@@ -429,7 +438,7 @@ def compose(
     template = templates.template_for(query.question_type)
     lead_kind = template.sections[0][0]
     best = (
-        [c for c in chosen[:6] if c.kind == lead_kind and c.hit.components.get("section", 0) > 0]
+        [c for c in chosen[:6] if c.kind == lead_kind and section_fits(c.hit)]
         or [c for c in chosen[:5] if c.kind == lead_kind]
         or chosen[:1]
     )
