@@ -116,6 +116,34 @@ def test_a_definition_is_not_a_sentence_naming_the_focus_in_passing(answerer: An
             assert "kaposi" in s.text.lower().split(" is ")[0].split(" are ")[0]
 
 
+def test_focus_words_key_words_siblings_and_definitions() -> None:
+    from osler.compose import extractive as X
+
+    query = analyse("What causes Craniometaphyseal dysplasia, autosomal dominant?")
+    specific = X.specific_focus(query)
+    assert specific == ["craniometaphyseal", "dysplasia", "autosomal", "dominant"]
+    question = X.token_set(query.question)
+    sibling = X.token_set("Craniometaphyseal dysplasia, autosomal recessive type")
+    narrower = X.token_set("Craniometaphyseal dysplasia, autosomal dominant, severe form")
+    assert X.names_another_topic(specific, question, sibling)
+    assert not X.names_another_topic(specific, question, narrower)
+    assert X.specific_focus(analyse("Who is at risk for Iron-Deficiency Anemia?")) == [
+        "iron", "deficiency", "anemia"
+    ]
+    assert "c" in X.specific_focus(analyse("What is protein C deficiency?"))
+    assert X.key_terms(["myh7", "scapuloperoneal", "myopathy"]) == ["myh7", "scapuloperoneal"]
+    rarity = {"cortisone": 1, "reductase": 9, "deficiency": 500}
+    assert "cortisone" in X.key_terms(["cortisone", "reductase", "deficiency"], rarity)
+    assert X.same_word("dystrophy", "dystrophies") and not X.same_word("hydroxylase", "hydroxysteroid")
+    focus = ["kaposi", "sarcoma"]
+    assert X.defines("Kaposi sarcoma (KS) is a cancer that forms in the lining of blood vessels.", focus)
+    assert not X.defines(
+        "In the immunosuppressed population, the spectrum of oral disease is broader, "
+        "encompassing candidiasis and Kaposi's sarcoma.",
+        focus,
+    )
+
+
 def test_non_medical_question_is_refused(answerer: Answerer) -> None:
     answer = answerer.ask("What is the capital of France?")
     assert answer.abstained and answer.abstain_reason == safety.NON_MEDICAL_REASON
