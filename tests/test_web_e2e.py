@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from osler import __version__
 from osler.index.lexical import LexicalIndex
 from osler.ingest.pipeline import ingest
 from osler.store import open_store
@@ -147,3 +148,55 @@ def test_api_docs_work_offline_under_the_csp(browser: Browser, base_url: str) ->
     page.wait_for_selector(".opblock-summary-path[data-path='/api/ask']")
     assert page.locator(".opblock").count() >= 10
     assert outside == [] and blocked == []
+
+
+def test_a_reviewer_signs_in_and_approves_with_the_keyboard(
+    browser: Browser, full_corpus, tmp_path: Path
+) -> None:
+    """The review screens in a real browser (forms, CSRF fields, CSP): sign in, start, approve."""
+    import shutil
+
+    from osler.models import Role
+    from osler.review import articles, auth
+    from osler.store.review import ReviewStore
+
+    data = tmp_path / "data"
+    shutil.copytree(full_corpus[0], data)
+    store = open_store(data)
+    reviews = ReviewStore(store.db)
+    editor = reviews.add_user("ed", [Role.EDITOR])
+    reviews.add_user("dr-rev", [Role.REVIEWER], "MD, PhD", auth.hash_password("board member pw"))
+    article = articles.create(reviews, _answer_for(data, "How is gallbladder cancer diagnosed?"), editor)
+    articles.transition(reviews, article.id, "submit", editor, article.revision)
+    store.close()
+    for base in _serve(data):
+        page = _page(browser)
+        page.goto(base + "/review")
+        page.get_by_label("Name").fill("dr-rev")
+        page.get_by_label("Password").fill("board member pw")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("h1:text('Review queue')")
+        page.get_by_role("link", name="How is gallbladder cancer diagnosed?").first.click()
+        page.get_by_label("Comment (kept in the audit trail)").fill("Sources checked.")
+        page.get_by_role("button", name="Start review").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".article-status:text('under review')")
+        page.get_by_role("button", name="Approve").click()
+        page.wait_for_selector(".article-status:text('approved')")
+        assert "Sources checked." in page.inner_text("section.trail")
+        assert page.inner_text("footer.site").startswith(f"Osler {__version__} ")
+        assert "Approved by the medical advisory board" in page.inner_text("article.answer")
+        page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
+        page.goto(f"{base}/articles/{article.id}")
+        assert page.locator(".steps li.current").inner_text() == "Approved"
+        assert "dr-rev, MD, PhD" in page.inner_text(".status")
+
+
+def _answer_for(data: Path, question: str):
+    from osler.compose.answer import Answerer
+
+    answerer = Answerer.open(data)
+    try:
+        return answerer.ask(question)
+    finally:
+        answerer.close()

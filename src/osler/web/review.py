@@ -296,11 +296,14 @@ def add_routes(
         shown = next((v for v in versions if v.number == (version or article.latest_version)), None)
         if shown is None:
             raise ApiError(404, f"article {article_id} has no version {version}")
+        approved = shown.number == article.approved_version
+        with lock:
+            answer = (articles.approved_answer(reviews, article) if approved else None) or shown.answer
         return page(
-            "review_article.html", user=user, csrf=csrf, article=article, version=shown,
-            versions=versions, approvers=approvers, fragment=to_html(shown.answer, "/passages/"),
+            "review_article.html", user=user, csrf=csrf, article=article, shown=shown,
+            versions=versions, approvers=approvers, fragment=to_html(answer, "/passages/"),
             actions=[(a, rules.RULES[a].label) for a in rules.allowed_actions(user, article)],
-            can_edit=rules.has_role(user, rules.EDIT_ROLES), answer=shown.answer, trail=trail,
+            can_edit=rules.has_role(user, rules.EDIT_ROLES), answer=answer, trail=trail,
         )
 
     @app.get("/audit", response_class=HTMLResponse, include_in_schema=False)
