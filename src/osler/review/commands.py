@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -268,49 +268,32 @@ def _rule_errors() -> Iterator[None]:
         raise _fail(str(exc)) from exc
 
 
-@review_app.command("submit")
-def review_submit(
-    article_id: str, comment: Comment = "", revision: Revision = None, as_user: AsUser = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Submit a draft for review (editor)."""
-    _act("submit", article_id, comment, revision, as_user, data_dir)
+#: The workflow actions as commands: name, help.
+ACTION_COMMANDS = {
+    "submit": "Submit a draft for review (editor).",
+    "start": "Start reviewing a submitted article (reviewer).",
+    "approve": "Approve the article's latest version (a reviewer who did not edit it).",
+    "request_changes": "Send the article back to its editors (reviewer).",
+    "archive": "Withdraw an article from service (editor or admin).",
+}
 
 
-@review_app.command("start")
-def review_start(
-    article_id: str, comment: Comment = "", revision: Revision = None, as_user: AsUser = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Start reviewing a submitted article (reviewer)."""
-    _act("start", article_id, comment, revision, as_user, data_dir)
+def _action_command(action: str, help_text: str) -> Callable[..., None]:
+    def command(
+        article_id: str,
+        comment: Comment = "",
+        revision: Revision = None,
+        as_user: AsUser = None,
+        data_dir: DataDir = None,
+    ) -> None:
+        _act(action, article_id, comment, revision, as_user, data_dir)
+
+    command.__doc__ = help_text
+    return command
 
 
-@review_app.command("approve")
-def review_approve(
-    article_id: str, comment: Comment = "", revision: Revision = None, as_user: AsUser = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Approve the article's latest version (reviewer who did not edit it)."""
-    _act("approve", article_id, comment, revision, as_user, data_dir)
-
-
-@review_app.command("request-changes")
-def review_request_changes(
-    article_id: str, comment: Comment = "", revision: Revision = None, as_user: AsUser = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Send the article back to its editors (reviewer)."""
-    _act("request_changes", article_id, comment, revision, as_user, data_dir)
-
-
-@review_app.command("archive")
-def review_archive(
-    article_id: str, comment: Comment = "", revision: Revision = None, as_user: AsUser = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Withdraw an article from service (editor or admin)."""
-    _act("archive", article_id, comment, revision, as_user, data_dir)
+for _action, _help in ACTION_COMMANDS.items():
+    review_app.command(_action.replace("_", "-"))(_action_command(_action, _help))
 
 
 @review_app.command("check")
