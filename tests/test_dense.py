@@ -16,6 +16,7 @@ import pytest
 from conftest import SHARED
 from rich.console import Console
 
+from osler.config import RankingWeights
 from osler.index import dense
 from osler.index.dense import DenseIndex
 from osler.index.lexical import LexicalIndex, SyncReport
@@ -200,6 +201,65 @@ def test_hybrid_search_fuses_dense_with_lexical(data_dir: Path, db: Store) -> No
         assert any(hit.components["dense"] > 0 for hit in opened.search(PARAPHRASE, k=5))
     finally:
         opened.close()
+
+
+def _check_similarities(index: DenseIndex, db: Store, removed: str) -> None:
+    """similarities() gives the exact cosines search() ranks by, and nothing for removed or
+    unknown passages."""
+    query = index.query_vector(PARAPHRASE)
+    ranked = index.search_vector(query, index.size)
+    sims = index.similarities(query, [pid for pid, _ in ranked] + ["pubmedqa:0#p0"])
+    assert set(sims) == {pid for pid, _ in ranked}
+    assert all(abs(sims[pid] - cosine) < 1e-5 for pid, cosine in ranked)
+    gone = [p.id for p in db.passages(removed)] if db.get_document(removed) else []
+    assert not set(gone) & set(sims)
+
+
+def test_similarities_are_exact_cosines_in_flat_and_hnsw_indexes(
+    data_dir: Path, db: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = DenseIndex.at(data_dir)
+    target_passages = [p.id for p in db.passages(TARGET)]
+    query = index.query_vector(PARAPHRASE)
+    assert set(index.similarities(query, target_passages)) == set(target_passages)
+    db.remove(ids=[TARGET])
+    index.sync(db)  # flat: the vectors are removed, rows shift
+    assert index.kind == "flat" and not index.similarities(query, target_passages)
+    _check_similarities(index, db, TARGET)
+
+    monkeypatch.setattr(dense, "FLAT_LIMIT", 100)
+    other = next(d for d in db.document_ids() if d != TARGET)
+    other_passages = [p.id for p in db.passages(other)]
+    db.remove(ids=[other])
+    index.sync(db)  # re-made as HNSW
+    survivor = next(d for d in db.document_ids() if d != TARGET)
+    db.remove(ids=[survivor])
+    index.sync(db)  # HNSW: a tombstone, filtered
+    assert index.kind == "hnsw" and index.tombstones
+    assert not index.similarities(query, other_passages)
+    _check_similarities(index, db, survivor)
+
+
+def test_every_lexical_candidate_gets_its_cosine_in_score_fusion(data_dir: Path, db: Store) -> None:
+    lexical = LexicalIndex.at(data_dir)
+    lexical.sync(db)
+    index = DenseIndex.at(data_dir)
+    question = "Do statins improve outcome after stroke?"
+    # 5 candidates from each index: most lexical ones are outside the dense top 5
+    searcher = Searcher(db, lexical, dense=index, weights=RankingWeights(candidates=5))
+    hits = searcher.search(question, k=5)
+    exact = index.similarities(
+        index.query_vector(searcher.analyse(question).cleaned), [h.passage_id for h in hits]
+    )
+    assert hits and all(
+        h.components["dense"] == pytest.approx(exact[h.passage_id], abs=1e-5) for h in hits
+    )
+    top_dense = {pid for pid, _ in index.search(searcher.analyse(question).cleaned, 5)}
+    assert any(h.passage_id not in top_dense and h.components["lexical"] > 0 for h in hits)
+    # rank fusion stays available (RankingWeights.fusion) and also brings the paraphrased study in
+    rrf = Searcher(db, lexical, dense=index, weights=RankingWeights(candidates=5, fusion="rrf"))
+    assert all(0 < h.components["relevance"] <= 1 for h in rrf.search(question, k=5))
+    assert TARGET in [h.document_id for h in rrf.search(PARAPHRASE, k=20)]
 
 
 def test_open_if_built_catches_up_small_changes_and_can_be_turned_off(

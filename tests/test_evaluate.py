@@ -20,6 +20,7 @@ from osler.evaluate.retrieval import (
     load_task,
     ranking_keys,
     run_benchmark,
+    split_of,
     tables,
 )
 from osler.ingest.pipeline import ingest
@@ -272,6 +273,20 @@ def test_bioasq_and_pubmedqa_tasks_end_to_end(small: tuple[Path, Path], searcher
     assert p_osler["recall@1"] <= p_osler["recall@5"]
     assert p_osler["recall@5"] > 0.6 and p_bm25["recall@5"] > 0.8
     assert report["latency_ms"]["osler_lexical"] is None
+    # BioASQ (the task ranking weights were chosen on) is also reported on each fixed half.
+    splits = bioasq["splits"]
+    assert set(splits) == {"tune", "held_out"} and "splits" not in pubmedqa
+    assert splits["tune"]["questions"] + splits["held_out"]["questions"] == 40
+    for half in splits.values():
+        assert set(half["osler"]) == set(half["bm25"]) == set(TASK_METRICS["bioasq"])
+    for metric, value in b_osler.items():  # the halves average back to the whole
+        n = {h: splits[h]["questions"] for h in splits}
+        whole = sum(splits[h]["osler"][metric] * n[h] for h in splits) / 40
+        assert abs(whole - value) < 1e-3
+    assert {split_of(q.id) for q in load_task("bioasq", searcher, src, None).questions} == {
+        "tune",
+        "held_out",
+    }
     task = load_task("bioasq", searcher, src, None)
     pmids = {d.pmid for d in searcher.documents.values() if d.pmid}
     assert all(q.relevant and q.relevant <= pmids for q in task.questions)
@@ -285,8 +300,17 @@ class _LexicalAsDense:
         self.calls = 0
 
     def search(self, text: str, k: int) -> list[tuple[str, float]]:
+        return self.search_vector(self.query_vector(text), k)
+
+    def query_vector(self, text: str) -> str:
         self.calls += 1
-        return self.searcher.lexical.search(self.searcher.analyse(text).terms, k)
+        return text
+
+    def search_vector(self, query: str, k: int) -> list[tuple[str, float]]:
+        return self.searcher.lexical.search(self.searcher.analyse(query).terms, k)
+
+    def similarities(self, query: str, passage_ids: list[str]) -> dict[str, float]:
+        return {}
 
 
 def test_dense_column_and_hybrid_latency_when_a_dense_index_exists(

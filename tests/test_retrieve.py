@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import cli_env
 
-from osler.index.lexical import LexicalIndex
+from osler.index.lexical import EXPANSION_BOOST, LexicalIndex
 from osler.ingest.pipeline import ingest
 from osler.models import Audience
 from osler.retrieve.analyse import analyse
-from osler.retrieve.search import NothingIngested, Searcher, UnknownAudience
+from osler.retrieve.rank import section_factor
+from osler.retrieve.search import NothingIngested, Searcher, UnknownAudience, fuse_scores
 from osler.store import Store, open_store
 
 #: MedQuAD's own question types -> Osler's.
@@ -72,7 +73,9 @@ def test_abbreviations_are_learned_from_the_corpus(searcher: Searcher) -> None:
 
 
 def test_treatment_question_finds_the_treatment_section(searcher: Searcher) -> None:
-    hits = searcher.search("What are the treatments for gallbladder cancer?", k=5, audience="patient")
+    hits = searcher.search(
+        "What are the treatments for gallbladder cancer?", k=5, audience="patient"
+    )
     assert hits[0].document_id == "medquad:CancerGov:0000020_1"
     assert hits[0].section.startswith("Treatment")
     assert all("section" in h.components and "evidence" in h.components for h in hits)
@@ -84,8 +87,43 @@ def test_at_most_two_passages_per_document_and_no_near_duplicates(searcher: Sear
     assert max(Counter(h.document_id for h in hits).values()) <= 2
     texts = [h.text for h in hits]
     assert len(set(texts)) == len(texts)
-    boilerplate = [t for t in texts if t.startswith("Check the list of NCI-supported cancer clinical trials")]
+    boilerplate = [
+        t for t in texts if t.startswith("Check the list of NCI-supported cancer clinical trials")
+    ]
     assert len(boilerplate) <= 1
+
+
+def test_generic_section_names_are_neutral_not_a_mismatch() -> None:
+    treatment = analyse("What are the treatments for gallbladder cancer?")
+    assert section_factor("Treatment", treatment) == 1.0
+    assert section_factor("Symptoms", treatment) == 0.0
+    # "Abstract" or "Title" says nothing about fit: neither a match nor a mismatch
+    for generic in ("Abstract", "Title", "", "NA"):
+        assert section_factor(generic, treatment) == 0.5
+
+
+def test_score_fusion_keeps_score_gaps_and_scores_every_candidate() -> None:
+    lexical = {"a": 30.0, "b": 10.0, "c": 9.0}
+    dense = {"a": 0.50, "b": 0.80, "c": 0.40, "d": 0.79}  # "d": no lexical match at all
+    fused = fuse_scores(lexical, dense, dense_share=0.6)
+    assert set(fused) == {"a", "b", "c", "d"}
+    assert max(fused.values()) == 1.0 and min(fused.values()) == 0.0
+    # "a" leads BM25 by far; "b" leads the cosine; together they lead; "d" has only the cosine
+    assert fused["a"] > fused["d"] and fused["b"] > fused["d"] > fused["c"]
+    assert fuse_scores(lexical, dense, 0.0)["a"] == 1.0  # all BM25
+    assert fuse_scores(lexical, dense, 1.0)["b"] == 1.0  # all cosine
+    assert fuse_scores({}, {}, 0.6) == {}
+    assert fuse_scores({"a": 1.0}, {"a": 0.5}, 0.6) == {"a": 1.0}
+
+
+def test_expansion_terms_search_the_text_at_a_lower_weight(searcher: Searcher) -> None:
+    lexical = searcher.lexical
+    main = dict(lexical.search(["bronchiectasis"], 50))
+    expanded = dict(lexical.search(["zzzqqq"], 50, expansion_terms=["bronchiectasis"]))
+    # the same passages (text matches, not only titles), each at the expansion boost
+    assert main and set(expanded) == set(main)
+    for pid, score in expanded.items():
+        assert score == pytest.approx(main[pid] * EXPANSION_BOOST, rel=1e-4)
 
 
 def test_audience_changes_which_sources_lead(searcher: Searcher) -> None:
@@ -143,19 +181,33 @@ def test_search_cli_json_explain_and_batch(full_corpus, tmp_path: Path) -> None:
     env = cli_env(full_corpus[0])
     run = subprocess.run(
         ["osler", "search", "symptoms of gallbladder cancer", "--json", "--explain", "--k", "3"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     out = json.loads(run.stdout)
     assert out["query"]["question_type"] == "symptoms"
     first = out["results"][0]
     assert set(first) >= {
-        "passage_id", "document_id", "title", "section", "text", "score", "source",
-        "evidence_level", "year", "url", "components",
+        "passage_id",
+        "document_id",
+        "title",
+        "section",
+        "text",
+        "score",
+        "source",
+        "evidence_level",
+        "year",
+        "url",
+        "components",
     }
     batch = tmp_path / "q.jsonl"
     batch.write_text('{"question": "asthma inhaler"}\nWhat causes gout?\n\n', encoding="utf-8")
     run = subprocess.run(
-        ["osler", "search", "--batch", str(batch), "--json"], capture_output=True, text=True, env=env
+        ["osler", "search", "--batch", str(batch), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert [line["question"] for line in lines] == ["asthma inhaler", "What causes gout?"]
@@ -164,7 +216,9 @@ def test_search_cli_json_explain_and_batch(full_corpus, tmp_path: Path) -> None:
 
 def test_ingest_keeps_the_index_in_step(shared: Path, tmp_path: Path) -> None:
     env = cli_env(tmp_path / "d")
-    subprocess.run(["osler", "ingest", str(shared / "medicationqa")], env=env, check=True, capture_output=True)
+    subprocess.run(
+        ["osler", "ingest", str(shared / "medicationqa")], env=env, check=True, capture_output=True
+    )
     store = open_store(tmp_path / "d")
     version = store.corpus_version()
     store.close()

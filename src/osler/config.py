@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +38,11 @@ class RankingWeights(BaseModel):
     evidence: float = Field(0.12, description="Evidence level (guideline highest)")
     recency: float = Field(0.04, description="Publication year, newer higher")
     authority: float = Field(0.05, description="Source authority (see rank.AUTHORITY)")
-    audience: float = Field(0.10, description="Document audience matches the reader")
+    audience: float = Field(
+        0.30,
+        description="Document audience matches the reader (0.30 chosen on half of the BioASQ "
+        "questions; see docs/evaluation.md)",
+    )
     section: float = Field(0.15, description="Passage section matches the question type")
     focus: float = Field(0.15, description="Share of the question's focus words in the title")
     per_document: int = Field(2, description="At most this many passages per document in the top k")
@@ -45,4 +50,13 @@ class RankingWeights(BaseModel):
         0.8, description="Word-shingle overlap above which passages collapse"
     )
     candidates: int = Field(200, description="Candidates taken from each index before re-ranking")
-    rrf_k: int = Field(60, description="Reciprocal rank fusion constant")
+    fusion: Literal["zscore", "rrf"] = Field(
+        "zscore",
+        description="How lexical and dense relevance combine: 'zscore' (BM25 and the dense cosine "
+        "of every candidate, each standardised over the candidates, mixed by dense_share) or "
+        "'rrf' (reciprocal rank fusion of the two top lists)",
+    )
+    dense_share: float = Field(
+        0.6, description="Share of the dense cosine in 'zscore' fusion (the rest is BM25)"
+    )
+    rrf_k: int = Field(60, description="Reciprocal rank fusion constant ('rrf' fusion)")

@@ -17,6 +17,7 @@ import json
 import random
 import re
 import time
+import zlib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,20 @@ TASK_METRICS: dict[str, dict[str, Metric]] = {
 }
 
 TITLES = {"medquad": "MedQuAD", "bioasq": "BioASQ", "pubmedqa": "PubMedQA"}
+
+#: The tasks whose questions any ranking weight was chosen on: their report also gives the
+#: metrics on each half (see `split_of`), so the held-out half shows what tuning did not see.
+TUNED_TASKS = ("bioasq",)
+SPLITS = ("tune", "held_out")
+
+
+def split_of(question_id: str) -> str:
+    """A question's fixed half: "tune" (weights were chosen on it) or "held_out" (never looked at).
+
+    CRC32 of the question id, even or odd: stable across runs, machines and sample sizes.
+    """
+    return SPLITS[zlib.crc32(question_id.encode("utf-8")) % 2]
+
 
 _PMID_URL = re.compile(r"(\d+)\s*/?\s*$")
 
@@ -422,6 +437,7 @@ def run_task(
     measures = TASK_METRICS[task.name]
     systems = _systems(searcher, task, baseline)
     scores: dict[str, dict[str, list[float]]] = {s: {m: [] for m in measures} for s in systems}
+    halves: list[str] = []
     short = dict.fromkeys(systems, 0)
     began = time.perf_counter()
     progress.start(task.name, len(task.questions))
@@ -431,7 +447,9 @@ def run_task(
             "id": q.id,
             "question": q.text,
             "relevant": sorted(q.relevant),
+            "split": split_of(q.id),
         }
+        halves.append(record["split"])
         for system, ranker in systems.items():
             ranking = ranking_keys(ranker(q.text), searcher, task.level)
             if len(ranking) < 10:
@@ -460,7 +478,27 @@ def run_task(
         else:
             out[system] = None
     out["rankings_under_10"] = short
+    if task.name in TUNED_TASKS:
+        out["splits"] = _split_means(scores, halves)
     out["seconds"] = round(time.perf_counter() - began, 1)
+    return out
+
+
+def _split_means(
+    scores: dict[str, dict[str, list[float]]], halves: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Each system's mean metrics on each half of the questions (see `split_of`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for half in SPLITS:
+        chosen = [n for n, h in enumerate(halves) if h == half]
+        if not chosen:
+            continue
+        out[half] = {"questions": len(chosen)}
+        for system, per_metric in scores.items():
+            out[half][system] = {
+                m: round(metrics.mean([values[n] for n in chosen]), 4)
+                for m, values in per_metric.items()
+            }
     return out
 
 

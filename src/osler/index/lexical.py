@@ -168,9 +168,10 @@ class LexicalIndex:
         self.index.reload()
 
     def search(
-        self, terms: list[str], k: int = 100, focus_terms: list[str] | None = None
+        self, terms: list[str], k: int = 100, expansion_terms: list[str] | None = None
     ) -> list[tuple[str, float]]:
-        """Top-k passages for a bag of terms (OR), focus terms boosted in title; [] if none."""
+        """Top-k passages for a bag of terms (OR) over the boosted fields; `expansion_terms`
+        (words added by abbreviation expansion) count at EXPANSION_BOOST. [] if no terms."""
         if not self.ready or not terms:
             return []
         assert self.index is not None
@@ -180,11 +181,16 @@ class LexicalIndex:
         query = self.index.parse_query(
             " ".join(safe), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS
         )
-        focus = [t for t in (_sanitize(t) for t in focus_terms or []) if t]
-        if focus:
-            boost = self.index.parse_query(" ".join(focus), ["title"], field_boosts={"title": 1.0})
+        extra = [t for t in (_sanitize(t) for t in expansion_terms or []) if t]
+        if extra:
+            expansion = self.index.parse_query(
+                " ".join(extra), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS
+            )
             query = tantivy.Query.boolean_query(
-                [(tantivy.Occur.Should, query), (tantivy.Occur.Should, boost)]
+                [
+                    (tantivy.Occur.Should, query),
+                    (tantivy.Occur.Should, tantivy.Query.boost_query(expansion, EXPANSION_BOOST)),
+                ]
             )
         searcher = self.index.searcher()
         result = searcher.search(query, k)

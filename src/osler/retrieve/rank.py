@@ -36,6 +36,15 @@ SECTION_CUES: dict[str, re.Pattern[str]] = {
     }.items()
 }
 
+#: Section names that only say where a passage sits (an abstract, a title), not what it is about:
+#: the section factor cannot tell whether they fit the question, so it is neutral (0.5) there
+#: instead of 0. Without this, every literature snippet lost the whole section weight to any
+#: consumer page whose heading happened to match the question type.
+GENERIC_SECTIONS = re.compile(
+    r"^(abstract|title|body|text|main text|full text|na|n/a|none|untitled)?$", re.I
+)
+NEUTRAL = 0.5
+
 #: Source authority by source name (exact) or source type (fallback).
 AUTHORITY_BY_SOURCE: dict[str, float] = {
     "cancer.gov PDQ": 0.9,
@@ -62,6 +71,7 @@ AUTHORITY_BY_TYPE: dict[str, float] = {
     "consumer-health": 0.7,
     "drug-information": 0.5,
 }
+
 
 @dataclass
 class Candidate:
@@ -95,6 +105,10 @@ def audience_factor(doc: Document, reader: str | Profile) -> float:
 
 
 def section_factor(section: str, query: Query) -> float:
+    """1 when the section heading fits the question type, 0 when it does not, 0.5 when the
+    heading says nothing about content (see GENERIC_SECTIONS)."""
+    if GENERIC_SECTIONS.match(section.strip()):
+        return NEUTRAL
     cue = SECTION_CUES.get(query.question_type)
     return float(bool(cue and cue.search(section)))
 

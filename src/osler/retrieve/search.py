@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from osler import config
 from osler.audience import READERS, profile_for
@@ -28,9 +30,12 @@ class NothingIngested(RuntimeError):
 
 
 class DenseSearch(Protocol):
-    """What the searcher needs from a dense index."""
+    """What the searcher needs from a dense index (osler.index.dense.DenseIndex)."""
 
     def search(self, text: str, k: int) -> list[tuple[str, float]]: ...
+    def query_vector(self, text: str) -> Any: ...
+    def search_vector(self, query: Any, k: int) -> list[tuple[str, float]]: ...
+    def similarities(self, query: Any, passage_ids: Iterable[str]) -> dict[str, float]: ...
 
 
 def fuse(rankings: list[list[tuple[str, float]]], rrf_k: int) -> dict[str, float]:
@@ -40,6 +45,33 @@ def fuse(rankings: list[list[tuple[str, float]]], rrf_k: int) -> dict[str, float
         for position, (pid, _) in enumerate(ranking):
             scores[pid] = scores.get(pid, 0.0) + 1.0 / (rrf_k + position + 1)
     return scores
+
+
+def _standardised(values: list[float]) -> list[float]:
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return [(v - mean) / spread if spread > 0 else 0.0 for v in values]
+
+
+def fuse_scores(
+    lexical: dict[str, float], dense: dict[str, float], dense_share: float
+) -> dict[str, float]:
+    """Score fusion over the candidates (the union of both top lists): BM25 (0 where a passage
+    has no lexical match) and the dense cosine are each standardised (z-scores over the
+    candidates), mixed as (1 - dense_share)·lexical + dense_share·dense, then scaled to [0, 1].
+
+    Unlike rank fusion this keeps how far apart scores are, and every candidate gets its real
+    cosine (not 0 because it missed the dense top list).
+    """
+    pids = list(dict.fromkeys([*lexical, *dense]))
+    if not pids:
+        return {}
+    lex = _standardised([lexical.get(p, 0.0) for p in pids])
+    den = _standardised([dense.get(p, 0.0) for p in pids])
+    mixed = [(1 - dense_share) * a + dense_share * b for a, b in zip(lex, den, strict=True)]
+    low, high = min(mixed), max(mixed)
+    span = high - low
+    return {p: (m - low) / span if span > 0 else 1.0 for p, m in zip(pids, mixed, strict=True)}
 
 
 class Searcher:
@@ -96,8 +128,11 @@ class Searcher:
         if not query.terms:
             return []
         n = self.weights.candidates
+        vector = None
+        if self.dense is not None and use_dense and query.cleaned.strip():
+            vector = self.dense.query_vector(query.cleaned)  # once, however wide the net gets
         while True:
-            hits, exhausted = self._ranked(query, n, k, audience, datasets, use_dense)
+            hits, exhausted = self._ranked(query, n, k, audience, datasets, vector)
             # near-duplicates and the per-document cap can leave fewer than k: widen the net
             if len(hits) >= k or exhausted or n >= MAX_CANDIDATES:
                 return hits
@@ -110,12 +145,20 @@ class Searcher:
         k: int,
         audience: str,
         datasets: set[str] | None,
-        use_dense: bool,
+        vector: Any,
     ) -> tuple[list[Hit], bool]:
         lexical = self.lexical.search(query.terms, n, query.expansion_terms)
-        dense = self.dense.search(query.cleaned, n) if self.dense and use_dense else []
-        scores = fuse([lexical, dense], self.weights.rrf_k) if dense else dict(lexical)
+        dense = self.dense.search_vector(vector, n) if self.dense and vector is not None else []
         lex, den = dict(lexical), dict(dense)
+        if not dense:
+            scores = dict(lexical)
+        elif self.weights.fusion == "rrf":
+            scores = fuse([lexical, dense], self.weights.rrf_k)
+        else:
+            assert self.dense is not None
+            # the exact cosine of the lexical candidates that missed the dense top list
+            den.update(self.dense.similarities(vector, [p for p in lex if p not in den]))
+            scores = fuse_scores(lex, den, self.weights.dense_share)
         top = max(scores.values(), default=1.0) or 1.0
         passages = self.store.get_passages(list(scores))
         candidates = []
