@@ -207,8 +207,8 @@ def test_changes_requested_goes_back_to_submitted_after_an_edit(
     assert a.status is S.SUBMITTED and a.latest_version == 2
 
 
-def test_edits_must_keep_every_statement_cited(
-    reviews: ReviewStore, team: dict[str, User], answer: Answer
+def test_edits_must_keep_every_statement_cited_and_supported(
+    reviews: ReviewStore, team: dict[str, User], answer: Answer, asker: Answerer
 ) -> None:
     a = _at(reviews, answer, team, S.DRAFT)
     uncited = answer.model_copy(
@@ -221,7 +221,24 @@ def test_edits_must_keep_every_statement_cited(
     )
     with pytest.raises(ValueError, match="no reference"):
         articles.edit(reviews, a.id, dangling, team["editor"], a.revision)
+    # an editor's sentence must be supported by the passage it cites, like a model's
+    other = asker.ask("What are the symptoms of asthma?")
+    swapped = answer.model_copy(
+        update={"bottom_line": answer.bottom_line.model_copy(update={"text": other.bottom_line.text})}
+    )
+    with pytest.raises(ValueError, match="not supported by what it cites"):
+        articles.edit(reviews, a.id, swapped, team["editor"], a.revision)
+    # and a reference must quote its document as stored
+    first = answer.references[0]
+    tampered = answer.model_copy(
+        update={"references": [first.model_copy(update={"quote": first.quote + " Always."}),
+                               *answer.references[1:]]}
+    )
+    with pytest.raises(ValueError, match="does not quote"):
+        articles.edit(reviews, a.id, tampered, team["editor"], a.revision, documents=asker.searcher.store)
     assert reviews.article(a.id).latest_version == 1  # type: ignore[union-attr]
+    ok = articles.edit(reviews, a.id, answer, team["editor"], a.revision, documents=asker.searcher.store)
+    assert ok.latest_version == 2
 
 
 def test_stale_revision_is_refused(

@@ -11,11 +11,13 @@ import uuid
 from functools import lru_cache
 from typing import Protocol
 
+from osler.compose.verify import verify
 from osler.models import (
     Answer,
     Article,
     ArticleStatus,
     ArticleVersion,
+    Document,
     ReferenceSnapshot,
     User,
 )
@@ -88,18 +90,34 @@ def diff(old: Answer | None, new: Answer) -> str:
     )
 
 
-def check_answer(answer: Answer) -> None:
-    """An edited answer must keep every statement cited, and every citation must resolve."""
-    numbers = {r.n for r in answer.references}
+class Documents(Protocol):
+    def get_document(self, document_id: str) -> Document | None: ...
+
+
+def check_answer(answer: Answer, documents: Documents | None = None) -> None:
+    """An edited answer keeps the ground rules of every answer: each statement cites references
+    that exist and support it (the LLM verifier's checks: numbers, content words, negation), and
+    with `documents`, each reference quotes its document word for word."""
+    refs = {r.n: r for r in answer.references}
     statements = [answer.bottom_line, *(i for s in answer.sections for i in s.items)]
     for st in statements:
         if not st.text.strip():
             continue
         if not st.citations:
             raise ValueError(f"statement without a citation: {st.text[:80]!r}")
-        missing = set(st.citations) - numbers
+        missing = set(st.citations) - set(refs)
         if missing:
             raise ValueError(f"citation {sorted(missing)} has no reference: {st.text[:80]!r}")
+        verdict = verify(st.text, [refs[n].quote for n in st.citations])
+        if not verdict.supported:
+            raise ValueError(
+                f"statement not supported by what it cites ({'; '.join(verdict.reasons)}): "
+                f"{st.text[:80]!r}"
+            )
+    for ref in answer.references if documents is not None else []:
+        doc = documents.get_document(ref.document_id)  # type: ignore[union-attr]
+        if doc is None or ref.quote not in doc.text:
+            raise ValueError(f"reference [{ref.n}] does not quote {ref.document_id} as stored")
 
 
 def create(reviews: ReviewStore, answer: Answer, author: User | None, comment: str = "") -> Article:
@@ -133,11 +151,12 @@ def edit(
     user: User,
     revision: int,
     comment: str = "",
+    documents: Documents | None = None,
 ) -> Article:
-    """Save `answer` as the next version (checked: every statement cited)."""
+    """Save `answer` as the next version (checked by `check_answer`)."""
     article = _get(reviews, article_id, revision)
     status = rules.check_edit(user, article)
-    check_answer(answer)
+    check_answer(answer, documents)
     previous = reviews.version(article_id, article.latest_version)
     number = article.latest_version + 1
     version = _version(

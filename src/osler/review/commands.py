@@ -23,7 +23,7 @@ from osler.models import Answer, ArticleStatus, Role, User
 from osler.review import articles, auth, rules, staleness
 from osler.review.export import FORMATS, export
 from osler.review.settings import EditorialSettings
-from osler.store import open_store
+from osler.store import Store, open_store
 from osler.store.review import ReviewStore, StaleRevision
 
 console = Console()
@@ -46,12 +46,19 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @contextmanager
-def _reviews(data_dir: Path | None) -> Iterator[ReviewStore]:
+def _stores(data_dir: Path | None) -> Iterator[tuple[Store, ReviewStore]]:
+    """The corpus store and the editorial tables beside it."""
     store = open_store(config.data_dir(data_dir))
     try:
-        yield ReviewStore(store.db)  # type: ignore[attr-defined]
+        yield store, ReviewStore(store.db)  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+@contextmanager
+def _reviews(data_dir: Path | None) -> Iterator[ReviewStore]:
+    with _stores(data_dir) as (_, reviews):
+        yield reviews
 
 
 def _fail(message: str) -> typer.Exit:
@@ -220,7 +227,7 @@ def review_edit(
     """Save a new version of an article (from a file, or regenerated)."""
     if bool(file) == regenerate:
         raise typer.BadParameter("give exactly one of --file or --regenerate")
-    with _reviews(data_dir) as reviews:
+    with _stores(data_dir) as (store, reviews):
         user = _acting(reviews, as_user)
         article = reviews.article(article_id)
         if article is None:
@@ -240,7 +247,7 @@ def review_edit(
                 answerer.close()
         with _rule_errors():
             article = articles.edit(
-                reviews, article_id, answer, user, revision or article.revision, comment
+                reviews, article_id, answer, user, revision or article.revision, comment, store
             )
     console.print(f"Saved version {article.latest_version}; status {article.status.value}.")
 

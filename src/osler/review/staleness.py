@@ -7,15 +7,10 @@ now cites sources of a higher evidence level than any the approved version cites
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
-from osler.models import Article, Document, EvidenceLevel
-from osler.review.articles import Asker
+from osler.models import Article, EvidenceLevel
+from osler.review.articles import Asker, Documents
 from osler.store.review import ReviewStore
-
-
-class Documents(Protocol):
-    def get_document(self, document_id: str) -> Document | None: ...
 
 
 @dataclass

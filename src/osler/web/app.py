@@ -193,7 +193,13 @@ def create_app(
                 raise ApiError(503, str(exc)) from exc
 
     review_routes.add_routes(
-        app, reviews=reviews, ask=ask_fresh, lock=lock, page=page, settings=editorial
+        app,
+        reviews=reviews,
+        documents=store,
+        ask=ask_fresh,
+        lock=lock,
+        page=page,
+        settings=editorial,
     )
 
     # --- API ---------------------------------------------------------------------------

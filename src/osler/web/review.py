@@ -67,6 +67,7 @@ def add_routes(
     app: FastAPI,
     *,
     reviews: ReviewStore,
+    documents: articles.Documents,
     ask: Callable[..., Answer],
     lock: threading.Lock,
     page: Callable[..., HTMLResponse],
@@ -182,7 +183,9 @@ def add_routes(
             assert user is not None
             new = body.answer or ask(article.question, article.audience)
             with lock:
-                article = articles.edit(reviews, article_id, new, user, body.revision, body.comment)
+                article = articles.edit(
+                    reviews, article_id, new, user, body.revision, body.comment, documents
+                )
         return article_json(article)
 
     @app.post("/api/articles/{article_id}/transitions", tags=["articles"])
@@ -342,7 +345,7 @@ def add_routes(
             fresh = ask(article.question, article.audience)
             with lock:
                 articles.edit(reviews, article_id, fresh, user, revision,
-                              comment or "answered again on the current corpus")
+                              comment or "answered again on the current corpus", documents)
         return RedirectResponse(f"/review/{article_id}", status_code=303)
 
     # --- public pages --------------------------------------------------------------------
