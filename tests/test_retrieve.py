@@ -14,7 +14,7 @@ from osler.index.lexical import EXPANSION_BOOST, LexicalIndex
 from osler.ingest.pipeline import ingest
 from osler.models import Audience
 from osler.retrieve.analyse import analyse
-from osler.retrieve.rank import section_factor
+from osler.retrieve.rank import coverage_factor, question_stems, section_factor, term_weights
 from osler.retrieve.search import NothingIngested, Searcher, UnknownAudience, fuse_scores
 from osler.store import Store, open_store
 
@@ -100,6 +100,31 @@ def test_generic_section_names_are_neutral_not_a_mismatch() -> None:
     # "Abstract" or "Title" says nothing about fit: neither a match nor a mismatch
     for generic in ("Abstract", "Title", "", "NA"):
         assert section_factor(generic, treatment) == 0.5
+
+
+def test_coverage_rewards_having_all_question_words_rare_ones_most() -> None:
+    query = analyse("Is metformin associated with lactic acidosis in chronic kidney disease?")
+    stems = question_stems(query)
+    assert {"metfor", "lactic", "acidos", "kidney"} <= set(stems)
+    # every candidate is about kidney disease; few mention lactic acidosis
+    candidates = [{"chroni", "kidney", "diseas"}] * 8 + [
+        {"chroni", "kidney", "diseas", "metfor"},
+        {"metfor", "lactic", "acidos", "kidney", "diseas", "chroni", "associ"},
+    ]
+    weights = term_weights(query, candidates)
+    assert weights["lactic"] > weights["metfor"] > weights["kidney"] > 0
+    scores = [coverage_factor(words, weights) for words in candidates]
+    assert scores[-1] == pytest.approx(1.0)  # every question word present
+    assert scores[-1] > scores[-2] > scores[0] > 0.0
+    assert coverage_factor(set(), weights) == 0.0
+    assert term_weights(analyse("the of and"), candidates) == {}
+
+
+def test_coverage_is_a_component_of_the_explained_ranking(searcher: Searcher) -> None:
+    hits = searcher.search("What are the treatments for high blood pressure?", k=5)
+    assert hits and all(0.0 <= h.components["coverage"] <= 1.0 for h in hits)
+    # the passages shown carry most of the question's words
+    assert max(h.components["coverage"] for h in hits) > 0.5
 
 
 def test_score_fusion_keeps_score_gaps_and_scores_every_candidate() -> None:

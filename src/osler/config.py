@@ -44,7 +44,15 @@ class RankingWeights(BaseModel):
         "questions; see docs/evaluation.md)",
     )
     section: float = Field(0.15, description="Passage section matches the question type")
-    focus: float = Field(0.15, description="Share of the question's focus words in the title")
+    focus: float = Field(
+        0.15, description="Share of the question's focus words in the title or passage"
+    )
+    coverage: float = Field(
+        0.7,
+        description="Share of the question's distinct words in the title or passage, each "
+        "weighted by its rarity among the candidates (coordination-level matching; 0.7 chosen "
+        "on half of the BioASQ questions)",
+    )
     per_document: int = Field(2, description="At most this many passages per document in the top k")
     duplicate_jaccard: float = Field(
         0.8, description="Word-shingle overlap above which passages collapse"

@@ -1,12 +1,13 @@
 """Evidence-aware re-ranking: each factor in [0, 1], weighted by config.RankingWeights.
 
 final = relevance·w_rel + evidence·w_ev + recency·w_rec + authority·w_auth + audience·w_aud
-        + section·w_sec + focus·w_focus
+        + section·w_sec + focus·w_focus + coverage·w_cov
 then near-duplicates collapse and at most `per_document` passages of one document stay.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -121,11 +122,55 @@ def focus_factor(title: str, text: str, query: Query) -> float:
     """Share of the question's focus words found in the document title or the passage."""
     if not query.focus_terms:
         return 0.0
-    seen = {_stem(w) for w in re.findall(r"\w+", f"{title} {text}")}
-    return sum(_stem(t) in seen for t in query.focus_terms) / len(query.focus_terms)
+    low = f"{title} {text}".lower()
+    stems = [_stem(t) for t in query.focus_terms]
+    return sum(bool(t in low and _pattern(t).search(low)) for t in stems) / len(stems)
 
 
-def factors(c: Candidate, query: Query, reader: str) -> dict[str, float]:
+def question_stems(query: Query) -> list[str]:
+    """The question's distinct words as `_stem` prefixes (hyphenated terms count per part)."""
+    return list(dict.fromkeys(_stem(w) for t in query.terms for w in re.findall(r"\w+", t)))
+
+
+def _pattern(stem: str) -> re.Pattern[str]:
+    """The words `_stem` maps to `stem`, in lower-cased text: a 6-letter prefix matches any word
+    that starts with it, a shorter word only itself."""
+    return re.compile(r"\b" + re.escape(stem) + ("" if len(stem) >= 6 else r"\b"))
+
+
+def _matchers(query: Query) -> list[tuple[str, re.Pattern[str]]]:
+    return [(t, _pattern(t)) for t in question_stems(query)]
+
+
+def _words(title: str, text: str, matchers: list[tuple[str, re.Pattern[str]]]) -> set[str]:
+    """The question's words (as `_stem` prefixes) found in the title or the passage."""
+    low = f"{title} {text}".lower()
+    # the substring test first: cheap, and most question words are absent from most passages
+    return {t for t, pattern in matchers if t in low and pattern.search(low)}
+
+
+def term_weights(query: Query, candidate_words: list[set[str]]) -> dict[str, float]:
+    """Weight of each distinct question word (6-letter prefix) by how rare it is among the
+    candidates: log(1 + n / (1 + n_t)), n candidates, n_t of them containing the word. A word
+    every candidate has (the disease all of them are about) tells them apart least."""
+    n = len(candidate_words)
+    return {
+        t: math.log(1 + n / (1 + sum(t in words for words in candidate_words)))
+        for t in question_stems(query)
+    }
+
+
+def coverage_factor(words: set[str], weights: dict[str, float]) -> float:
+    """Coordination-level matching: the weighted share of the question's distinct words found in
+    the document title or the passage (see `term_weights`). BM25 can rank a passage that repeats
+    one question word above one that has them all; this factor rewards having them all."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in weights.items() if t in words) / total
+
+
+def factors(c: Candidate, query: Query, reader: str, coverage: float = 0.0) -> dict[str, float]:
     doc = c.document
     return {
         "relevance": c.relevance,
@@ -135,6 +180,7 @@ def factors(c: Candidate, query: Query, reader: str) -> dict[str, float]:
         "audience": audience_factor(doc, reader),
         "section": section_factor(c.passage.section, query),
         "focus": focus_factor(doc.indexed_title, c.passage.text, query),
+        "coverage": coverage,
     }
 
 
@@ -151,9 +197,12 @@ def rank(
     candidates: list[Candidate], query: Query, reader: str, weights: RankingWeights, k: int
 ) -> list[Hit]:
     """Score, sort, collapse near-duplicates, cap passages per document; the top k as Hits."""
+    matchers = _matchers(query)
+    words = [_words(c.document.indexed_title, c.passage.text, matchers) for c in candidates]
+    weighting = term_weights(query, words)
     scored = []
-    for c in candidates:
-        parts = factors(c, query, reader)
+    for c, cw in zip(candidates, words, strict=True):
+        parts = factors(c, query, reader, coverage_factor(cw, weighting))
         score = sum(getattr(weights, name) * value for name, value in parts.items())
         scored.append((score, c, parts))
     scored.sort(key=lambda item: -item[0])
