@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from osler import config
-from osler.models import Answer, ArticleStatus, Role, User
+from osler.models import Answer, Article, ArticleStatus, Role, User
 from osler.review import articles, auth, rules, staleness
 from osler.review.export import FORMATS, export
 from osler.review.settings import EditorialSettings
@@ -64,6 +64,13 @@ def _reviews(data_dir: Path | None) -> Iterator[ReviewStore]:
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]Error:[/] {escape(message)}")
     return typer.Exit(1)
+
+
+def _article(reviews: ReviewStore, article_id: str) -> Article:
+    article = reviews.article(article_id)
+    if article is None:
+        raise _fail(f"no article {article_id!r}")
+    return article
 
 
 def _acting(reviews: ReviewStore, name: str | None) -> User:
@@ -166,9 +173,7 @@ def review_show(
 ) -> None:
     """An article: status, the version's answer, and its diff to the previous version."""
     with _reviews(data_dir) as reviews:
-        article = reviews.article(article_id)
-        if article is None:
-            raise _fail(f"no article {article_id!r}")
+        article = _article(reviews, article_id)
         v = reviews.version(article_id, version or article.latest_version)
         if v is None:
             raise _fail(f"article {article_id} has no version {version}")
@@ -229,9 +234,7 @@ def review_edit(
         raise typer.BadParameter("give exactly one of --file or --regenerate")
     with _stores(data_dir) as (store, reviews):
         user = _acting(reviews, as_user)
-        article = reviews.article(article_id)
-        if article is None:
-            raise _fail(f"no article {article_id!r}")
+        article = _article(reviews, article_id)
         if file:
             try:
                 answer = Answer.model_validate_json(file.read_text())
@@ -256,9 +259,7 @@ def _act(action: str, article_id: str, comment: str, revision: int | None, as_us
          data_dir: Path | None) -> None:
     with _reviews(data_dir) as reviews:
         user = _acting(reviews, as_user)
-        article = reviews.article(article_id)
-        if article is None:
-            raise _fail(f"no article {article_id!r}")
+        article = _article(reviews, article_id)
         with _rule_errors():
             after = articles.transition(
                 reviews, article_id, action, user, revision or article.revision, comment,
@@ -346,9 +347,7 @@ def articles_export(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     with _reviews(data_dir) as reviews:
-        article = reviews.article(article_id)
-        if article is None:
-            raise _fail(f"no article {article_id!r}")
+        article = _article(reviews, article_id)
         number = version or article.approved_version or article.latest_version
         v = reviews.version(article_id, number)
         if v is None:
