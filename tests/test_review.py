@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, cli_env
+from conftest import cli_env
 
 from osler.compose.answer import Answerer
 from osler.ingest.pipeline import ingest
@@ -429,7 +429,6 @@ def test_cli_workflow(full_corpus: tuple[Path, IngestSummary], tmp_path: Path) -
     flagged = json.loads(osler("review", "list", "--flagged", "--json").stdout)
     assert [a["id"] for a in flagged] == [article_id]
     assert "was removed" in flagged[0]["re_review_reason"]
-    assert SHARED.is_dir()
 
 
 @pytest.mark.parametrize(

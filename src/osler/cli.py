@@ -161,7 +161,7 @@ def _check_articles(data_dir: Path | None) -> None:
     err.print(f"Checking {len(served)} approved article(s) against the new evidence ...")
     answerer = Answerer.open(data_dir)
     try:
-        flags = run_staleness(answerer, data_dir)
+        flags = run_staleness(answerer)
     finally:
         answerer.close()
     err.print(f"{len(flags)} article(s) flagged for re-review.")

@@ -294,21 +294,5 @@ def _definitions(doc: Document, overview: list[Passage]) -> Iterable[Definition]
 def _definition(
     term: str, key: str, sentence: str, doc: Document, passage: Passage, titled: bool
 ) -> Definition:
-    hit = Hit(
-        passage_id=passage.id,
-        document_id=doc.id,
-        title=doc.title,
-        section=passage.section,
-        text=passage.text,
-        score=0.0,
-        source=doc.source,
-        source_type=doc.source_type,
-        evidence_level=doc.evidence_level,
-        year=doc.year,
-        url=doc.url,
-        audience=doc.audience,
-        start=passage.start,
-        end=passage.end,
-        components={"glossary": 1.0},
-    )
+    hit = Hit.of(doc, passage, 0.0, {"glossary": 1.0})
     return Definition(term.strip(), key, sentence, hit, titled)

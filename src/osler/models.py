@@ -168,6 +168,29 @@ class Hit(BaseModel):
     end: int = 0
     components: dict[str, float] = Field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls, doc: Document, passage: Passage, score: float, components: dict[str, float]
+    ) -> Hit:
+        """The hit for `passage` of `doc`, with its score and the score's components."""
+        return cls(
+            passage_id=passage.id,
+            document_id=doc.id,
+            title=doc.title,
+            section=passage.section,
+            text=passage.text,
+            score=score,
+            source=doc.source,
+            source_type=doc.source_type,
+            evidence_level=doc.evidence_level,
+            year=doc.year,
+            url=doc.url,
+            audience=doc.audience,
+            start=passage.start,
+            end=passage.end,
+            components=components,
+        )
+
 
 class Statement(BaseModel):
     """One sentence of an answer and the reference numbers that support it."""

@@ -813,15 +813,6 @@ def cli_cold_start(data_dir: Path, question: str, runs: int = CLI_RUNS) -> dict[
     }
 
 
-def latency_summary(times: list[float]) -> dict[str, float | int]:
-    return {
-        "p50": round(metrics.percentile(times, 50), 1),
-        "p95": round(metrics.percentile(times, 95), 1),
-        "mean": round(metrics.mean(times), 1),
-        "n": len(times),
-    }
-
-
 # --- the whole benchmark ----------------------------------------------------------------------
 
 
@@ -885,7 +876,7 @@ def run_answers(
             data_dir, rows, documents, n=n_off, seed=seed, progress=progress
         )
         report["latency_ms"] = {
-            "ask_warm": latency_summary([r["ms"] for r in present]),
+            "ask_warm": metrics.latency_summary([r["ms"] for r in present]),
             "cli_cold": None,
         }
         report["corpus"] = corpus_info(searcher)

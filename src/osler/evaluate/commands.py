@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -156,6 +156,24 @@ def _corpus(data_dir: Path | None, shared: Path) -> Iterator[tuple[Path, str]]:
         yield root, f"temporary (all of {shared})"
 
 
+def _on_corpus(
+    data_dir: Path | None,
+    shared: Path,
+    run: Callable[[Path, bench.Progress], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run a benchmark on the corpus (given, or ingested for the run) with a progress bar; print
+    the corpus line; a benchmark that cannot run exits 2 with the reason."""
+    try:
+        with _corpus(data_dir, shared) as (root, where), _bar() as bar:
+            report = run(root, _BarProgress(bar))
+        report["corpus"]["data_dir"] = where
+    except bench.BenchmarkError as exc:
+        err.print(f"[red]Cannot run the benchmark[/]: {exc}")
+        raise typer.Exit(2) from None
+    _print_corpus(report, where)
+    return report
+
+
 @contextmanager
 def _searcher(data_dir: Path | None, shared: Path) -> Iterator[tuple[Searcher, str]]:
     """The searcher of the given data dir, or of a temporary one built from the shared data."""
@@ -256,16 +274,13 @@ def answers(
 ) -> None:
     """Answer benchmark: quality, citation faithfulness, verifier, abstention and latency of `osler ask`."""
     shared = shared or config.shared_data_dir()
-    try:
-        with _corpus(data_dir, shared) as (root, where), _bar() as bar:
-            report = answers_bench.run_answers(
-                root, limit=limit, shared=shared, seed=seed, progress=_BarProgress(bar)
-            )
-        report["corpus"]["data_dir"] = where
-    except bench.BenchmarkError as exc:
-        err.print(f"[red]Cannot run the benchmark[/]: {exc}")
-        raise typer.Exit(2) from None
-    _print_corpus(report, where)
+    report = _on_corpus(
+        data_dir,
+        shared,
+        lambda root, progress: answers_bench.run_answers(
+            root, limit=limit, shared=shared, seed=seed, progress=progress
+        ),
+    )
     for table in answers_bench.tables(report):
         console.print(table)
     failures = report["abstention"]["failures"]["off_corpus_answered"]
@@ -288,16 +303,13 @@ def audience(
 ) -> None:
     """Audience benchmark: readability (Flesch-Kincaid) and source fit of patient vs clinician answers."""
     shared = shared or config.shared_data_dir()
-    try:
-        with _corpus(data_dir, shared) as (root, where), _bar() as bar:
-            report = audience_bench.run_benchmark(
-                root, shared, limit=limit, seed=seed, progress=_BarProgress(bar)
-            )
-        report["corpus"]["data_dir"] = where
-    except bench.BenchmarkError as exc:
-        err.print(f"[red]Cannot run the benchmark[/]: {exc}")
-        raise typer.Exit(2) from None
-    _print_corpus(report, where)
+    report = _on_corpus(
+        data_dir,
+        shared,
+        lambda root, progress: audience_bench.run_benchmark(
+            root, shared, limit=limit, seed=seed, progress=progress
+        ),
+    )
     for table in audience_bench.tables(report):
         console.print(table)
     _write_json(report, json_path)

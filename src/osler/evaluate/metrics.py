@@ -116,3 +116,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     low = math.floor(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def latency_summary(values: Sequence[float], digits: int = 1) -> dict[str, float | int]:
+    """p50, p95, mean (rounded to `digits`) and count of a list of timings."""
+    return {
+        "p50": round(percentile(values, 50), digits),
+        "p95": round(percentile(values, 95), digits),
+        "mean": round(mean(values), digits),
+        "n": len(values),
+    }

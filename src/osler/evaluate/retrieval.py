@@ -343,15 +343,6 @@ def ranking_keys(document_ids: Iterable[str], searcher: Searcher, level: str) ->
     return metrics.distinct((docs[d].pmid or d) if d in docs else d for d in document_ids)
 
 
-def _summary(values: list[float]) -> dict[str, float | int]:
-    return {
-        "p50": round(metrics.percentile(values, 50), 2),
-        "p95": round(metrics.percentile(values, 95), 2),
-        "mean": round(metrics.mean(values), 2),
-        "n": len(values),
-    }
-
-
 def measure_latency(
     searcher: Searcher,
     questions: list[str],
@@ -378,7 +369,7 @@ def measure_latency(
         times.append((time.perf_counter() - began) * 1000)
         progress.advance()
     progress.done()
-    return _summary(times)
+    return metrics.latency_summary(times, digits=2)
 
 
 def _systems(

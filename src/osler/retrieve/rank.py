@@ -224,21 +224,5 @@ def rank(
 
 
 def _hit(c: Candidate, score: float, parts: dict[str, float]) -> Hit:
-    doc, p = c.document, c.passage
-    return Hit(
-        passage_id=p.id,
-        document_id=doc.id,
-        title=doc.title,
-        section=p.section,
-        text=p.text,
-        score=round(score, 6),
-        source=doc.source,
-        source_type=doc.source_type,
-        evidence_level=doc.evidence_level,
-        year=doc.year,
-        url=doc.url,
-        audience=doc.audience,
-        start=p.start,
-        end=p.end,
-        components={name: round(value, 6) for name, value in parts.items()},
-    )
+    rounded = {name: round(value, 6) for name, value in parts.items()}
+    return Hit.of(c.document, c.passage, round(score, 6), rounded)

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from osler import config
+from osler.compose.answer import Answerer
 from osler.models import Answer, Article, ArticleStatus, Role, User
 from osler.review import articles, auth, rules, staleness
 from osler.review.export import FORMATS, export
@@ -199,8 +200,6 @@ def review_create(
     data_dir: DataDir = None,
 ) -> None:
     """Answer a question now and save it as a draft article."""
-    from osler.compose.answer import Answerer
-
     with _reviews(data_dir) as reviews:
         user = _acting(reviews, as_user)
         answerer = Answerer.open(data_dir)
@@ -241,8 +240,6 @@ def review_edit(
             except (OSError, ValueError) as exc:
                 raise _fail(f"cannot read an answer from {file}: {exc}") from exc
         else:
-            from osler.compose.answer import Answerer
-
             answerer = Answerer.open(data_dir)
             try:
                 answer = answerer.ask(article.question, audience=article.audience)
@@ -307,22 +304,19 @@ for _action, _help in ACTION_COMMANDS.items():
 @review_app.command("check")
 def review_check(data_dir: DataDir = None) -> None:
     """Re-ask every approved article's question; flag those whose evidence changed."""
-    from osler.compose.answer import Answerer
-
     answerer = Answerer.open(data_dir)
     try:
-        flags = run_staleness(answerer, data_dir)
+        flags = run_staleness(answerer)
     finally:
         answerer.close()
     if not flags:
         console.print("No approved article needs re-review.")
 
 
-def run_staleness(answerer: object, data_dir: Path | None) -> list[staleness.Flag]:
-    """Staleness check with a progress line per flagged article (used after `osler ingest`)."""
-    store = answerer.searcher.store  # type: ignore[attr-defined]
-    reviews = ReviewStore(store.db)
-    flags = staleness.check(reviews, store, answerer)  # type: ignore[arg-type]
+def run_staleness(answerer: Answerer) -> list[staleness.Flag]:
+    """Staleness check, printing a line per flagged article (also used after `osler ingest`)."""
+    store = answerer.searcher.store
+    flags = staleness.check(ReviewStore(store.db), store, answerer)  # type: ignore[attr-defined]
     for f in flags:
         console.print(
             f"[yellow]Needs re-review[/] {f.article.id} {escape(f.article.question)}: "
