@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -103,6 +104,31 @@ def test_a_sibling_page_does_not_answer_for_its_neighbour(answerer: Answerer) ->
     assert not answer.abstained and recessive in {r.document_id for r in answer.references}
     answer = answerer.ask("Who is at risk for Iron-Deficiency Anemia?")
     assert not answer.abstained, answer.abstain_reason
+
+
+def test_a_treatment_question_is_not_answered_with_symptoms(answerer: Answerer) -> None:
+    """Pages on cyclic neutropenia and craniofacial microsomia list treatment resources but say
+    nothing of treatment: their symptom sentences ("people with this condition often develop
+    open sores ...", "breathing may also be affected") must not stand in for an answer."""
+    treatment_words = re.compile(r"treat|therap|surgery|manag|medic|drug|transplant", re.I)
+    for focus in ("cyclic neutropenia", "craniofacial microsomia", "Donnai-Barrow syndrome"):
+        answer = answerer.ask(f"What are the treatments for {focus}?")
+        if answer.abstained:
+            assert (answer.abstain_reason or "").startswith("Insufficient evidence")
+            continue
+        for s in statements(answer):
+            ref = answer.references[s.citations[0] - 1]
+            assert treatment_words.search(s.text) or treatment_words.search(ref.section or ""), s.text
+    assert answerer.ask("What are the treatments for cyclic neutropenia?").abstained
+    assert not answerer.ask("What are the treatments for Donnai-Barrow syndrome?").abstained
+
+
+def test_an_abstention_is_labelled_once_in_every_renderer(answerer: Answerer) -> None:
+    answer = answerer.ask("What are the treatments for cyclic neutropenia?")
+    assert answer.abstained and answer.bottom_line.text.startswith("Insufficient evidence:")
+    shown = [render(answer, fmt) for fmt in ("markdown", "html", "text")]
+    for text in shown:
+        assert text.count("Insufficient evidence") == 1, text[:300]
 
 
 def test_a_definition_is_not_a_sentence_naming_the_focus_in_passing(answerer: Answerer) -> None:

@@ -18,6 +18,7 @@ from osler.ingest.sentences import sentence_spans
 from osler.models import AnswerSection, Hit, Query, Statement
 from osler.readability import grade
 from osler.retrieve.analyse import STOP_WORDS
+from osler.retrieve.rank import SECTION_CUES
 
 #: Navigation and page furniture that is never a medical statement.
 BOILERPLATE = re.compile(
@@ -286,6 +287,11 @@ def candidates(
 ) -> list[Candidate]:
     """Every usable sentence of the hits, scored for the reader's profile.
 
+    Unless the question is open (a definition, yes/no), a sentence must answer its type: it
+    comes from a section that fits the type, or matches the template's lead cue ("treated
+    with"), or names the type itself ("therapy", "surgery") without being page furniture that
+    fits no section. A symptom that "may also" occur is no answer to a treatment question.
+
     A profile with a readability target (patients) takes points off sentences above its
     Flesch-Kincaid grade target, so plain sentences win among those that answer the question.
     """
@@ -300,6 +306,9 @@ def candidates(
     top = max((h.score for h in hits), default=1.0) or 1.0
     template = templates.template_for(query.question_type)
     lead_cue = templates.CUES[template.sections[0][0]]
+    #: The words of the question type itself ("treat", "therapy", "surgery" for treatment).
+    type_cue = SECTION_CUES.get(query.question_type)
+    open_type = query.question_type in OPEN_TYPES
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
         title = stems(hit.title)
@@ -333,8 +342,11 @@ def candidates(
             off_type = kind == template.catch_all or (
                 kind == "evidence" and not template.figures_answer
             )
-            if off_type and not on_type and query.question_type not in OPEN_TYPES:
-                continue  # says nothing of what was asked (e.g. anatomy under a treatment question)
+            names_type = type_cue is not None and bool(type_cue.search(text))
+            if not open_type and not on_type and (off_type or not names_type):
+                # says nothing of what was asked: anatomy, or a symptom that "may also" occur,
+                # under a treatment question
+                continue
             score = (
                 0.30 * (hit.score / top)
                 + 0.20 * overlap

@@ -8,7 +8,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.models import Answer
-from osler.render.markdown import review_lines
+from osler.render.markdown import bottom_line_label, bottom_line_text, review_lines
 
 
 @lru_cache(maxsize=1)
@@ -36,4 +36,6 @@ def answer_globals() -> dict[str, object]:
         "questions_heading": QUESTIONS_HEADING,
         "questions_note": QUESTIONS_NOTE,
         "review_lines": review_lines,
+        "bottom_line_label": bottom_line_label,
+        "bottom_line_text": bottom_line_text,
     }

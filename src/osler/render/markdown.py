@@ -34,6 +34,24 @@ def _item(statement: Statement) -> list[str]:
 PENDING = "Pending human review: this answer has not yet been approved by the medical advisory board."
 
 
+ABSTAINED_LABEL = "Insufficient evidence"
+
+
+def bottom_line_label(answer: Answer) -> str:
+    """The label before the bottom line, which for an abstention is the verdict itself."""
+    return ABSTAINED_LABEL if answer.abstained else "Bottom line"
+
+
+def bottom_line_text(answer: Answer) -> str:
+    """The bottom line as shown after its label: an abstention's reason without the label it
+    starts with (the reason is "Insufficient evidence: ..." in the API)."""
+    text = answer.bottom_line.text
+    prefix = ABSTAINED_LABEL + ":"
+    if answer.abstained and text.startswith(prefix):
+        return text[len(prefix) :].strip()
+    return text
+
+
 def review_lines(answer: Answer) -> list[str]:
     """The editorial status lines every renderer shows (plain text, not yet escaped)."""
     if answer.status != "approved":
@@ -55,8 +73,8 @@ def to_markdown(answer: Answer) -> str:
         lines += [f"> **{esc(answer.notice)}**", ""]
     for line in review_lines(answer):
         lines += [f"*{esc(line)}*", ""]
-    label = "Insufficient evidence" if answer.abstained else "Bottom line"
-    lines += [f"**{label}:** {esc(answer.bottom_line.text)}{cites(answer.bottom_line)}", ""]
+    label = bottom_line_label(answer)
+    lines += [f"**{label}:** {esc(bottom_line_text(answer))}{cites(answer.bottom_line)}", ""]
     for section in answer.sections:
         lines += [f"## {esc(section.heading)}", ""]
         for statement in section.items:

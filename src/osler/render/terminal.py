@@ -9,7 +9,7 @@ from rich.text import Text
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.models import Answer, Statement
-from osler.render.markdown import review_lines
+from osler.render.markdown import bottom_line_label, bottom_line_text, review_lines
 
 
 def _cites(statement: Statement) -> str:
@@ -24,9 +24,9 @@ def renderable(answer: Answer) -> Group:
         parts.append(Panel(escape(answer.notice), style="bold red"))
     for line in review_lines(answer):
         parts.append(Text(line, style="yellow" if answer.status != "approved" else "green"))
-    label = "Insufficient evidence" if answer.abstained else "Bottom line"
     parts.append(
-        f"[bold]{label}:[/] {escape(answer.bottom_line.text)} {_cites(answer.bottom_line)}"
+        f"[bold]{bottom_line_label(answer)}:[/] {escape(bottom_line_text(answer))} "
+        f"{_cites(answer.bottom_line)}"
     )
     for section in answer.sections:
         parts.append(Text("\n" + section.heading, style="bold"))
