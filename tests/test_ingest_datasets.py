@@ -148,3 +148,31 @@ def test_gard_phenotype_tables_become_lists_without_losing_a_word(shared: Path) 
             assert bare(text) == bare(answer)
             laid_out += f"{PHENOTYPE_HEADER}: - " in text
     assert tables > 2000 and laid_out == tables
+
+
+def test_glued_pdq_subheadings_are_split_off_without_losing_a_word(shared: Path) -> None:
+    """cancer.gov PDQ answers glue their sub-headings onto the next sentence ("Surgery
+    Gallbladder cancer may be treated ..."); ingest puts each on a line of its own, which
+    chunking reads as a sub-heading. Only line breaks change."""
+    from osler.ingest import chunking
+    from osler.ingest.medquad import clean_answer, subheadings, unglue_subheadings
+    from osler.models import Section
+
+    changed = 0
+    gallbladder = None
+    with open(shared / "medquad" / "medquad.jsonl", encoding="utf-8") as fh:
+        for rec in map(json.loads, fh):
+            answer = rec["answer"]
+            text = unglue_subheadings(answer)
+            assert text.split() == answer.split()
+            changed += text != answer
+            if not answer.startswith("Key Points"):
+                assert not subheadings(answer) and text == answer
+            if rec["question"] == "What are the treatments for Gallbladder Cancer ?":
+                gallbladder = answer
+    assert changed > 100 and gallbladder is not None
+    assert "\nSurgery\nGallbladder cancer may be treated" in unglue_subheadings(gallbladder)
+    _, passages = chunking.build("doc", [Section(heading="Treatment", text=clean_answer(gallbladder))])
+    surgery = [p for p in passages if p.section == "Treatment › Surgery"]
+    assert surgery and surgery[0].text.startswith("Gallbladder cancer may be treated")
+    assert not any(p.text.startswith("Surgery Gallbladder") for p in passages)

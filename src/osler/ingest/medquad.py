@@ -97,6 +97,52 @@ def unflatten_phenotype_table(answer: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+#: cancer.gov PDQ answers open with "Key Points", a line of " - " items; the short items are the
+#: sub-headings of the text below, which MedQuAD glues onto the next sentence ("Surgery
+#: Gallbladder cancer may be treated ...", "... surgery. Radiation therapy Radiation therapy is").
+KEY_POINTS = "Key Points"
+MAX_SUBHEADING_WORDS = 6
+
+
+def subheadings(answer: str) -> list[str]:
+    """The short items of a PDQ answer's "Key Points" line (no full stop, at most
+    MAX_SUBHEADING_WORDS words): the sub-headings its text uses. Empty for other answers."""
+    lines = answer.split("\n", 2)
+    if len(lines) < 2 or lines[0].strip() != KEY_POINTS:
+        return []
+    items = (item.strip().lstrip("- ").rstrip(":").strip() for item in lines[1].split(" - "))
+    return [
+        item
+        for item in dict.fromkeys(items)
+        if item and len(item.split()) <= MAX_SUBHEADING_WORDS and not item.endswith(".")
+    ]
+
+
+def unglue_subheadings(answer: str) -> str:
+    """A PDQ answer with each glued sub-heading on a line of its own, so that chunking reads it
+    as a sub-heading ("Treatment › Surgery") instead of the first words of a sentence. Only
+    separators change; a heading is split off only at a line start or after a full stop, and
+    only before a capitalised word."""
+    heads = subheadings(answer)
+    if not heads:
+        return answer
+    first, rest = answer.split("\n", 1)
+    names = "|".join(re.escape(h) for h in sorted(heads, key=len, reverse=True))
+    glued = re.compile(rf"(?:^|(?<=\. ))(?P<head>{names}) (?=[A-Z])", re.M)
+
+    def split_off(m: re.Match[str]) -> str:
+        at_line_start = m.start() == 0 or rest[m.start() - 1] == "\n"
+        return ("" if at_line_start else "\n") + m.group("head") + "\n"
+
+    return first + "\n" + glued.sub(split_off, rest)
+
+
+def clean_answer(answer: str) -> str:
+    """A MedQuAD answer laid out as its page shows it: glued PDQ sub-headings split off, a GARD
+    phenotype table as a list."""
+    return unflatten_phenotype_table(unglue_subheadings(answer))
+
+
 def heading_for(question_type: str) -> str:
     """The section heading for a MedQuAD question type."""
     return SECTION_HEADINGS.get(question_type.strip().lower(), question_type.strip().capitalize())
@@ -150,7 +196,7 @@ def _parse_jsonl(fh: BinaryIO, path: str) -> Iterator[ParseResult]:
         pages[key].sections.append(
             Section(
                 heading=heading_for(str(rec.get("question_type", ""))),
-                text=unflatten_phenotype_table(answer),
+                text=clean_answer(answer),
             )
         )
     yield from pages.values()
@@ -175,7 +221,7 @@ def _parse_xml(fh: BinaryIO, path: str) -> Iterator[ParseResult]:
         if answer:
             qtype = question.get("qtype", "") if question is not None else ""
             doc.sections.append(
-                Section(heading=heading_for(qtype), text=unflatten_phenotype_table(answer))
+                Section(heading=heading_for(qtype), text=clean_answer(answer))
             )
     if doc.sections:
         yield doc
