@@ -123,6 +123,23 @@ def test_a_treatment_question_is_not_answered_with_symptoms(answerer: Answerer) 
     assert not answerer.ask("What are the treatments for Donnai-Barrow syndrome?").abstained
 
 
+def test_a_narrower_question_is_answered_from_the_broader_page(answerer: Answerer) -> None:
+    """"Liver metastases from gallbladder cancer": the PDQ page is titled "Gallbladder Cancer"
+    and is a broader page, not a sibling. Its statements must name the narrower topic (or
+    continue a sentence that does); the localized-cancer surgery it also holds is no answer."""
+    answer = answerer.ask(
+        "What is the recommended treatment for liver metastases from gallbladder cancer?"
+    )
+    assert not answer.abstained, answer.abstain_reason
+    assert_faithful(answer, answerer.searcher.store)
+    cited = {r.document_id for r in answer.references}
+    assert any(d.startswith("medquad:CancerGov:") for d in cited)
+    for s in statements(answer):
+        quote = answer.references[s.citations[0] - 1].quote.lower()
+        assert "metasta" in quote, s.text
+        assert "localized" not in s.text.lower()
+
+
 def test_an_abstention_is_labelled_once_in_every_renderer(answerer: Answerer) -> None:
     answer = answerer.ask("What are the treatments for cyclic neutropenia?")
     assert answer.abstained and answer.bottom_line.text.startswith("Insufficient evidence:")

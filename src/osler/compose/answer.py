@@ -126,10 +126,12 @@ NEIGHBOUR_SCORE = 0.3
 
 def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list[Hit]:
     """The hits, each document among the top ones followed by the other passages of its
-    sections that fit the question type ("Frequency" for "how many people are affected"). A
+    sections that fit the question type ("Frequency" for "how many people are affected"), those
+    sharing most words with the question first. A
     page's answer is often cut into several passages, and those that do not repeat the
     topic's name (a list, "It is very rare ...") rank low on their own."""
     have = {h.passage_id for h in hits}
+    asked = extractive.stems(" ".join(query.terms))
     expanded: set[str] = set()
     out: list[Hit] = []
     for rank, hit in enumerate(hits):
@@ -137,14 +139,16 @@ def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list
         if rank >= NEIGHBOUR_HITS or hit.document_id in expanded:
             continue
         expanded.add(hit.document_id)
-        added = 0
-        for p in store.passages(hit.document_id):
-            if added >= NEIGHBOURS_PER_DOCUMENT:
-                break
-            if p.id in have or section_factor(p.section, query) < 1.0:  # fits, not neutral
-                continue
+        fitting = [
+            p
+            for p in store.passages(hit.document_id)
+            if p.id not in have and section_factor(p.section, query) >= 1.0  # fits, not neutral
+        ]
+        # those sharing most words with the question first ("Treatment › Metastatic ..."
+        # before the page's key points); document order among equals
+        fitting.sort(key=lambda p: -len(asked & extractive.stems(f"{p.section} {p.text}")))
+        for p in fitting[:NEIGHBOURS_PER_DOCUMENT]:
             have.add(p.id)
-            added += 1
             out.append(
                 hit.model_copy(
                     update={

@@ -34,6 +34,7 @@ BOILERPLATE = re.compile(
     r"you can use the medlineplus|these resources address the diagnosis or management|"
     r"what are the signs and symptoms of|talk with your (doctor|health care provider) about clinical trials|"
     r"general information about clinical trials|"
+    r"more information (about|on) .{0,100}?(is|are) (provided|available) (in|from|at)|"
     r".{0,160}?these resources from medlineplus offer information|"
     # GARD's explanation of its symptom-frequency table, and page credit lines
     r"much of this information comes from orphanet|the frequency may also be listed as a fraction|"
@@ -144,7 +145,7 @@ def _clean(unit: str, max_items: int = MAX_BULLETS) -> str | None:
     inline list keeps its lead-in and first `max_items` items."""
     text = unit[2:] if unit.startswith("- ") else unit
     text = text.strip()
-    is_list = " - " in text and text.split(" - ", 1)[0].endswith(":")
+    is_list = _is_list(text)
     if is_list:
         text = _shorten_list(text, max_items)
     n = len(text.split())
@@ -204,6 +205,10 @@ def key_terms(specific: list[str], rarity: Mapping[str, int] | None = None) -> l
     return keys
 
 
+#: Letters two forms of a word may differ by at the end ("metastases", "metastatic").
+SAME_WORD_ENDING = 3
+
+
 def same_word(key: str, token: str) -> bool:
     """Whether a text token is the key word, give or take an ending ("dystrophy" and
     "dystrophies", "syndrome" and "syndromes"; not "hydroxylase" and "hydroxysteroid")."""
@@ -213,7 +218,7 @@ def same_word(key: str, token: str) -> bool:
         return False  # codes and numbers match exactly
     shared = next((i for i, (a, b) in enumerate(zip(key, token, strict=False)) if a != b), None)
     shared = min(len(key), len(token)) if shared is None else shared
-    return shared >= max(6, min(len(key), len(token)) - 2)
+    return shared >= max(6, min(len(key), len(token)) - SAME_WORD_ENDING)
 
 
 def focus_covered(
@@ -250,6 +255,24 @@ def _extra_words(
     """Words of a page title that name something the question does not (not stop words or
     the `ignore`d general words such as "disease" or "type")."""
     return [t for t in title if t not in STOP_WORDS and t not in ignore and not _matched(t, question)]
+
+
+def broader_page(
+    specific: list[str], question: frozenset[str], title: frozenset[str], keys: list[str] | None
+) -> bool:
+    """Whether a page is about a broader topic that contains the question's: its title names
+    nothing the question does not, and holds the key focus words ("Gallbladder Cancer" for
+    "liver metastases from gallbladder cancer"). Its sentences must still name the focus."""
+    named = [t for t in title if t not in STOP_WORDS and t not in GENERIC]
+    return (
+        bool(named)
+        and not _extra_words(question, title)
+        and focus_covered(keys or key_terms(specific), title, keys)
+    )
+
+
+def _is_list(text: str) -> bool:
+    return " - " in text and text.split(" - ", 1)[0].endswith(":")
 
 
 def names_another_topic(specific: list[str], question: frozenset[str], title: frozenset[str]) -> bool:
@@ -309,31 +332,45 @@ def candidates(
     #: The words of the question type itself ("treat", "therapy", "surgery" for treatment).
     type_cue = SECTION_CUES.get(query.question_type)
     open_type = query.question_type in OPEN_TYPES
+    page_keys = key_terms(specific) if keys is None else keys
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
         title = stems(hit.title)
         title_tokens = token_set(hit.title)
         topic_page = hit.source_type == "consumer-health"
         if topic_page and (
-            not focus_covered(specific, title_tokens, keys)
+            not (
+                focus_covered(specific, title_tokens, keys)
+                or broader_page(specific, question_tokens, title_tokens, keys)
+            )
             or names_another_topic(specific, question_tokens, title_tokens)
         ):
             continue  # a page about another condition that merely names this one
+        # On a broader page ("Gallbladder Cancer" for "liver metastases from gallbladder
+        # cancer") a sentence must also name the most specific focus word the title lacks.
+        missing = [t for t in specific if not _matched(t, title_tokens)] if topic_page else []
+        sentence_keys = [*page_keys, max(missing, key=len)] if missing else page_keys
         # A definition comes from a page about the focus (not a narrower one), or is a
         # sentence defining it: an abstract or a page on one kind of the focus does not say
         # what the focus is.
         must_define = query.question_type == "definition" and (
-            not topic_page or bool(_extra_words(question_tokens, title_tokens, EMPTY_HEADS))
+            not topic_page
+            or bool(_extra_words(question_tokens, title_tokens, EMPTY_HEADS))
+            or bool(missing)  # a broader page ("Hair Problems" for "hair loss")
         )
+        before: frozenset[str] = frozenset()
         for unit in _units(hit.text):
             text = _clean(unit, profile.list_items or MAX_BULLETS)
+            said_before, before = before, token_set(unit)
             if text is None:
                 continue
             words = stems(text)
             seen = token_set(text) | title_tokens
+            if _is_list(text):  # "Treatment may include the following: - ..." continues the
+                seen |= said_before  # sentence before it, which names the topic
             overlap = len(q & words) / len(q) if q else 0.0
             focus_cover = len(focus & (words | title)) / len(focus) if focus else 1.0
-            if not focus_covered(specific, seen, keys):
+            if not focus_covered(specific, seen, sentence_keys):
                 continue
             if must_define and not defines(text, focus_words):
                 continue

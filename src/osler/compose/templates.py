@@ -43,7 +43,7 @@ CUES: dict[str, re.Pattern[str]] = {
         r"being tested|investigational|experimental|palliative|supportive)\b"
     ),
     "prognosis": _cue(
-        r"\b(survival|prognos\w*|5-year|five-year|outlook|cured?|recurren\w*|life expectancy|"
+        r"\b(survival|prognos\w*|5-year|five-year|outlook|cured?|recurrences?|recurs?|life expectancy|"
         r"chance of recovery|mortality)\b"
     ),
     "trials": _cue(r"\bclinical trials?\b"),
