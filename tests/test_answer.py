@@ -51,6 +51,11 @@ def test_treatment_answer_is_cited_verbatim_and_templated(answerer: Answerer) ->
     assert sum(answer.evidence_summary.values()) == len(answer.references)
     assert answer.composer == "extractive" and answer.status == "pending_review"
     assert answer.corpus_version == answerer.searcher.store.corpus_version()
+    # each reference names the section its passage lies in, and the renderers show it
+    pdq = [r for r in answer.references if r.document_id.startswith("medquad:CancerGov:")]
+    assert pdq and all((r.section or "").startswith("Treatment") for r in pdq)
+    assert all("Surgery Gallbladder" not in r.quote for r in pdq)  # sub-headings split off
+    assert f"({pdq[0].section})" in render(answer, "markdown")
 
 
 @pytest.mark.parametrize(
@@ -61,7 +66,7 @@ def test_treatment_answer_is_cited_verbatim_and_templated(answerer: Answerer) ->
         ("What causes Parkinson's disease?", "causes"),
         ("What is the outlook for pancreatic cancer?", "prognosis"),
         ("How can hepatitis B be prevented?", "prevention"),
-        ("What are the side effects of metformin?", "side_effects"),
+        ("What are the side effects of amiodarone?", "side_effects"),
         ("What is sickle cell disease?", "definition"),
         ("Are gut microbiota profiles altered by irradiation?", "yes_no"),
     ],
@@ -140,6 +145,30 @@ def test_a_narrower_question_is_answered_from_the_broader_page(answerer: Answere
         assert "localized" not in s.text.lower()
 
 
+def test_a_side_effect_question_is_not_answered_with_dosing(answerer: Answerer) -> None:
+    """Side effects share the drug template with dosage, whose section comes first; a sentence
+    must still speak of side effects ("Metformin ... tablets should generally be given once
+    daily" answered this question before)."""
+    from osler.compose import templates
+    from osler.retrieve.rank import SECTION_CUES
+
+    assert templates.lead_kind("side_effects") == "side_effects"
+    assert templates.lead_kind("dosage") == "dosage" and templates.lead_kind("treatment") == "primary"
+    for drug in ("metformin", "amiodarone", "warfarin"):
+        answer = answerer.ask(f"What are the side effects of {drug}?")
+        if answer.abstained:
+            continue
+        for s in statements(answer):
+            ref = answer.references[s.citations[0] - 1]
+            assert templates.CUES["side_effects"].search(s.text) or SECTION_CUES[
+                "side_effects"
+            ].search(ref.section or ""), s.text
+            assert drug in ref.title.lower() or ref.document_id.startswith(("bioasq:", "pubmed"))
+    answer = answerer.ask("What are the side effects of amiodarone?")
+    assert answer.sections[0].kind == "side_effects"  # before dosage in the shared drug template
+    assert "serious" in answer.bottom_line.text  # not "Amiodarone may cause other side effects."
+
+
 def test_an_abstention_is_labelled_once_in_every_renderer(answerer: Answerer) -> None:
     answer = answerer.ask("What are the treatments for cyclic neutropenia?")
     assert answer.abstained and answer.bottom_line.text.startswith("Insufficient evidence:")
@@ -170,6 +199,12 @@ def test_focus_words_key_words_siblings_and_definitions() -> None:
     narrower = X.token_set("Craniometaphyseal dysplasia, autosomal dominant, severe form")
     assert X.names_another_topic(specific, question, sibling)
     assert not X.names_another_topic(specific, question, narrower)
+    pitt = analyse("Is Pitt-Hopkins syndrome inherited?")
+    like = X.token_set("Pitt-Hopkins-like syndrome")  # a condition of its own
+    assert X.names_another_topic(X.specific_focus(pitt), X.token_set(pitt.question), like)
+    assert not X.names_another_topic(
+        X.specific_focus(pitt), X.token_set("Is Pitt-Hopkins-like syndrome inherited?"), like
+    )
     assert X.specific_focus(analyse("Who is at risk for Iron-Deficiency Anemia?")) == [
         "iron", "deficiency", "anemia"
     ]
@@ -178,6 +213,7 @@ def test_focus_words_key_words_siblings_and_definitions() -> None:
     rarity = {"cortisone": 1, "reductase": 9, "deficiency": 500}
     assert "cortisone" in X.key_terms(["cortisone", "reductase", "deficiency"], rarity)
     assert X.same_word("dystrophy", "dystrophies") and not X.same_word("hydroxylase", "hydroxysteroid")
+    assert X.same_word("metastases", "metastatic")
     focus = ["kaposi", "sarcoma"]
     assert X.defines("Kaposi sarcoma (KS) is a cancer that forms in the lining of blood vessels.", focus)
     assert not X.defines(

@@ -215,6 +215,8 @@ class Reference(BaseModel):
     document_id: str
     passage_id: str
     title: str
+    #: The heading of the passage's section in its document ("Treatment › Surgery").
+    section: str | None = None
     source: str
     year: int | None = None
     evidence_level: EvidenceLevel

@@ -352,6 +352,7 @@ def _reference(n: int, hit: Hit) -> Reference:
         document_id=hit.document_id,
         passage_id=hit.passage_id,
         title=hit.title,
+        section=hit.section or None,
         source=hit.source,
         year=hit.year,
         evidence_level=hit.evidence_level,

@@ -35,6 +35,9 @@ BOILERPLATE = re.compile(
     r"what are the signs and symptoms of|talk with your (doctor|health care provider) about clinical trials|"
     r"general information about clinical trials|"
     r"more information (about|on) .{0,100}?(is|are) (provided|available) (in|from|at)|"
+    # MedlinePlus drug pages: the reporting notice, and the closing line of the side effects
+    r"if you experience a serious side effect, you or your doctor may send a report|"
+    r"[\w ,()-]{1,60} may cause other side effects\.?$|"
     r".{0,160}?these resources from medlineplus offer information|"
     # GARD's explanation of its symptom-frequency table, and page credit lines
     r"much of this information comes from orphanet|the frequency may also be listed as a fraction|"
@@ -167,6 +170,9 @@ def section_fits(hit: Hit) -> bool:
 
 #: Question types whose every on-topic sentence answers them (no type cue needed).
 OPEN_TYPES = frozenset({"yes_no", "definition"})
+#: Question types about one drug: a drug page answers them only for its own drug (another
+#: drug's page naming this one among its interactions says nothing of this one's dosing).
+ONE_DRUG_TYPES = frozenset({"dosage", "side_effects"})
 #: Share of the question's specific focus words a sentence (with its title) must contain.
 FOCUS_COVER = 2 / 3
 
@@ -280,9 +286,18 @@ def names_another_topic(specific: list[str], question: frozenset[str], title: fr
     specific focus word of the question and adds a distinguishing word the question does not
     have ("... autosomal recessive type" for "... autosomal dominant", "11-beta-hydroxylase
     deficiency" for "dopamine beta-hydroxylase deficiency"). A broader or narrower title (one
-    side's words all in the other) is not a sibling."""
+    side's words all in the other) is not a sibling, except an "X-like" condition, which is
+    another condition that resembles X ("Pitt-Hopkins-like syndrome" for "Pitt-Hopkins
+    syndrome")."""
+    extra = _extra_words(question, title)
+    if RESEMBLES in extra:
+        return True
     missing = [t for t in specific if not _matched(t, title)]
-    return bool(missing) and bool(_extra_words(question, title))
+    return bool(missing) and bool(extra)
+
+
+#: The word that makes "X-like syndrome" a condition of its own.
+RESEMBLES = "like"
 
 
 #: The verb after a definition's subject ("X is a ...", "X are ...", "X refers to ...").
@@ -327,8 +342,8 @@ def candidates(
     focus_words = [t for term in query.focus_terms or query.terms for t in tokens(term)] or specific
     focus = stems(" ".join(specific))
     top = max((h.score for h in hits), default=1.0) or 1.0
-    template = templates.template_for(query.question_type)
-    lead_cue = templates.CUES[template.sections[0][0]]
+    template = templates.template_for_question(query.question_type)
+    lead_cue = templates.CUES[templates.lead_kind(query.question_type)]
     #: The words of the question type itself ("treat", "therapy", "surgery" for treatment).
     type_cue = SECTION_CUES.get(query.question_type)
     open_type = query.question_type in OPEN_TYPES
@@ -337,7 +352,9 @@ def candidates(
     for rank, hit in enumerate(hits):
         title = stems(hit.title)
         title_tokens = token_set(hit.title)
-        topic_page = hit.source_type == "consumer-health"
+        topic_page = hit.source_type == "consumer-health" or (
+            hit.source_type == "drug-information" and query.question_type in ONE_DRUG_TYPES
+        )
         if topic_page and (
             not (
                 focus_covered(specific, title_tokens, keys)
@@ -412,6 +429,16 @@ def _plain_enough(chosen: list[Candidate], c: Candidate, profile: Profile) -> bo
     return level <= bound
 
 
+#: Content words a bottom line must add to the question's own.
+MIN_NEW_WORDS = 3
+
+
+def informative(text: str, asked: frozenset[str]) -> bool:
+    """Whether a sentence adds at least MIN_NEW_WORDS content words to those of the question."""
+    new = {t for t in tokens(text) if t not in STOP_WORDS and t not in GENERIC and len(t) > 2}
+    return len({t for t in new if not _matched(t, asked)}) >= MIN_NEW_WORDS
+
+
 def _similar(a: Candidate, b: Candidate) -> bool:
     if a.text in b.text or b.text in a.text:
         return True
@@ -484,8 +511,8 @@ def compose(
     chosen = select(cands, limit=limit + 1, profile=profile)
     if not chosen:
         return None
-    template = templates.template_for(query.question_type)
-    lead_kind = template.sections[0][0]
+    template = templates.template_for_question(query.question_type)
+    lead_kind = templates.lead_kind(query.question_type)
     best = (
         [c for c in chosen[:6] if c.kind == lead_kind and section_fits(c.hit)]
         or [c for c in chosen[:5] if c.kind == lead_kind]
@@ -493,6 +520,9 @@ def compose(
     )
     if urgent:
         best = [c for c in chosen if templates.CUES["warning"].search(c.text)] or best
+    else:  # a bottom line says something beyond the question ("X may cause other side effects" does not)
+        asked = token_set(query.question)
+        best = [c for c in best if informative(c.text, asked)] or best
     bottom = max(
         best, key=lambda c: c.score + 0.1 * profile.evidence(c.hit.evidence_level)
     )

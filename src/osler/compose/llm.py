@@ -162,7 +162,7 @@ def neutralise(text: str) -> str:
 def _headings(query: Query, reader: str) -> list[tuple[str, str]]:
     """The (kind, heading) pairs of the question type's template, for this reader."""
     profile = profile_for(reader)
-    template = templates.template_for(query.question_type)
+    template = templates.template_for_question(query.question_type)
     return [(kind, profile.heading(kind, heading)) for kind, heading in template.sections]
 
 
@@ -331,7 +331,7 @@ def compose_llm(
         return None
     raw = call_model(settings, build_messages(query, shown, reader), client)
     pairs = _headings(query, reader)
-    catch_all = templates.template_for(query.question_type).catch_all
+    catch_all = templates.template_for_question(query.question_type).catch_all
     parsed = parse(raw, pairs, catch_all)
     if not parsed:
         raise LLMError("LLM answer had no parsable sentence")

@@ -7,7 +7,7 @@ except that `evidence`, which wants figures, is tried first), else to the templa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 def _cue(pattern: str) -> re.Pattern[str]:
@@ -245,6 +245,27 @@ def template_name(question_type: str) -> str:
 
 def template_for(question_type: str) -> Template:
     return TEMPLATES[template_name(question_type)]
+
+
+def template_for_question(question_type: str) -> Template:
+    """The template of a question type, its lead section first and catching what fits no
+    section: a side-effects question gets the drug template with "Side effects" before
+    "Dosage and administration"."""
+    template = template_for(question_type)
+    lead = lead_kind(question_type)
+    if template.sections[0][0] == lead:
+        return template
+    first = [s for s in template.sections if s[0] == lead]
+    rest = [s for s in template.sections if s[0] != lead]
+    return replace(template, sections=tuple(first + rest), catch_all=lead)
+
+
+def lead_kind(question_type: str) -> str:
+    """The section kind whose sentences answer a question type: the first section of its
+    template, or, in a shared template, the type's own section ("side_effects" in the drug
+    template, whose first section is dosage)."""
+    kinds = [kind for kind, _ in template_for(question_type).sections]
+    return question_type if question_type in kinds else kinds[0]
 
 
 def classify(sentence: str, template: Template) -> str:

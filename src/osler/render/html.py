@@ -8,7 +8,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.models import Answer
-from osler.render.markdown import bottom_line_label, bottom_line_text, review_lines
+from osler.render.markdown import (
+    bottom_line_label,
+    bottom_line_text,
+    reference_section,
+    review_lines,
+)
 
 
 @lru_cache(maxsize=1)
@@ -38,4 +43,5 @@ def answer_globals() -> dict[str, object]:
         "review_lines": review_lines,
         "bottom_line_label": bottom_line_label,
         "bottom_line_text": bottom_line_text,
+        "reference_section": reference_section,
     }

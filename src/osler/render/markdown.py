@@ -6,7 +6,8 @@ import html
 import re
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
-from osler.models import Answer, Statement
+from osler.models import Answer, Reference, Statement
+from osler.retrieve.rank import GENERIC_SECTIONS
 
 _MD = re.compile(r"([\\`*_\[\]#|])")
 
@@ -52,6 +53,15 @@ def bottom_line_text(answer: Answer) -> str:
     return text
 
 
+def reference_section(ref: Reference) -> str | None:
+    """The section a reference's passage lies in, when it tells the reader something: not a
+    generic one ("Abstract"), and not already in the title ("Metformin: HOW SUPPLIED")."""
+    section = (ref.section or "").strip()
+    if not section or GENERIC_SECTIONS.match(section) or section.lower() in ref.title.lower():
+        return None
+    return section
+
+
 def review_lines(answer: Answer) -> list[str]:
     """The editorial status lines every renderer shows (plain text, not yet escaped)."""
     if answer.status != "approved":
@@ -94,8 +104,11 @@ def to_markdown(answer: Answer) -> str:
         for r in answer.references:
             year = f", {r.year}" if r.year else ""
             link = f" <{r.url}>" if r.url else ""
+            section = reference_section(r)
+            where = f" ({esc(section)})" if section else ""
             lines.append(
-                f"{r.n}. {esc(r.title)}. {esc(r.source)}{year}. *{r.evidence_level.label}*.{link}"
+                f"{r.n}. {esc(r.title)}{where}. {esc(r.source)}{year}. "
+                f"*{r.evidence_level.label}*.{link}"
             )
             lines.append(f"   > {esc(r.quote)}")
         lines.append("")

@@ -9,7 +9,12 @@ from rich.text import Text
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.models import Answer, Statement
-from osler.render.markdown import bottom_line_label, bottom_line_text, review_lines
+from osler.render.markdown import (
+    bottom_line_label,
+    bottom_line_text,
+    reference_section,
+    review_lines,
+)
 
 
 def _cites(statement: Statement) -> str:
@@ -46,8 +51,10 @@ def renderable(answer: Answer) -> Group:
         parts.append(Text("\nReferences", style="bold"))
         for r in answer.references:
             year = f", {r.year}" if r.year else ""
+            section = reference_section(r)
+            where = f" › {escape(section)}" if section else ""
             parts.append(
-                f"  [cyan]\\[{r.n}][/] {escape(r.title)} [dim]({escape(r.source)}{year}; "
+                f"  [cyan]\\[{r.n}][/] {escape(r.title)}{where} [dim]({escape(r.source)}{year}; "
                 f"{escape(r.evidence_level.label)})[/]"
                 + (f" [link={r.url}]{escape(r.url)}[/link]" if r.url else "")
             )
