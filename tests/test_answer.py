@@ -199,6 +199,10 @@ def test_focus_words_key_words_siblings_and_definitions() -> None:
     narrower = X.token_set("Craniometaphyseal dysplasia, autosomal dominant, severe form")
     assert X.names_another_topic(specific, question, sibling)
     assert not X.names_another_topic(specific, question, narrower)
+    # qualifiers of the treatment and research phrasing are not the topic
+    assert analyse("What is the first-line treatment for type 2 diabetes?").focus == "type 2 diabetes"
+    research = analyse("what research (or clinical trials) is being done for Dandy-Walker Syndrome ?")
+    assert research.focus == "Dandy-Walker Syndrome"
     pitt = analyse("Is Pitt-Hopkins syndrome inherited?")
     like = X.token_set("Pitt-Hopkins-like syndrome")  # a condition of its own
     assert X.names_another_topic(X.specific_focus(pitt), X.token_set(pitt.question), like)

@@ -58,7 +58,9 @@ GENERIC = frozenset(
 NOT_A_FINDING = re.compile(
     r"^((objectives?|aims?|purpose|background|methods?|design|setting)\s*:|"
     r"to (compare|assess|evaluate|determine|investigate|examine|describe)\b|"
-    r"(we|this study|the present study|this trial) (aimed|sought|aims|investigated|evaluated|will))",
+    r"(we|this study|the present study|this trial) (aimed|sought|aims|investigated|evaluated|will)|"
+    r"the (aims?|objectives?|purpose|goal) of (this|the present|our) (article|study|review|paper|"
+    r"trial|work) (is|was|were|are))",
     re.I,
 )
 MIN_WORDS, MAX_WORDS, MAX_LIST_WORDS = 6, 70, 130
