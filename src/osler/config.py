@@ -53,6 +53,11 @@ class RankingWeights(BaseModel):
         "weighted by its rarity among the candidates (coordination-level matching; 0.7 chosen "
         "on half of the BioASQ questions)",
     )
+    coverage_specificity: float = Field(
+        2.0,
+        description="Power of each question word's corpus-wide inverse document frequency in "
+        "the coverage word weights (0 = rarity among the candidates only)",
+    )
     per_document: int = Field(2, description="At most this many passages per document in the top k")
     duplicate_jaccard: float = Field(
         0.8, description="Word-shingle overlap above which passages collapse"

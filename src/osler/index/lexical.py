@@ -58,6 +58,7 @@ class LexicalIndex:
         self.path = path
         self.index: tantivy.Index | None = None
         self.abbreviations: dict[str, str] = {}
+        self._analyzer: tantivy.TextAnalyzer | None = None
         if self._state().get("version") == VERSION:
             self._open()
 
@@ -167,6 +168,23 @@ class LexicalIndex:
         assert self.index is not None
         self.index.reload()
 
+    def document_frequencies(self, words: list[str]) -> tuple[int, dict[str, int]]:
+        """The number of indexed passages, and for each word the number of passages whose text
+        has it (after stemming as the index does; a word that yields several tokens counts by
+        its rarest). (0, {}) before the index is built."""
+        if not self.ready:
+            return 0, {}
+        assert self.index is not None
+        searcher = self.index.searcher()
+        if self._analyzer is None:
+            self._analyzer = _analyzer()
+        out: dict[str, int] = {}
+        for word in dict.fromkeys(words):
+            tokens = self._analyzer.analyze(word)
+            if tokens:
+                out[word] = min(searcher.doc_freq("text", t) for t in tokens)
+        return searcher.num_docs, out
+
     def search(
         self, terms: list[str], k: int = 100, expansion_terms: list[str] | None = None
     ) -> list[tuple[str, float]]:
@@ -195,6 +213,17 @@ class LexicalIndex:
         searcher = self.index.searcher()
         result = searcher.search(query, k)
         return [(searcher.doc(addr)["pid"][0], score) for score, addr in result.hits]
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    """The `en_stem` tokenizer of the text field, rebuilt to look words up in the index."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
 
 
 def _sanitize(term: str) -> str:

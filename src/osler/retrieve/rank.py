@@ -129,7 +129,16 @@ def focus_factor(title: str, text: str, query: Query) -> float:
 
 def question_stems(query: Query) -> list[str]:
     """The question's distinct words as `_stem` prefixes (hyphenated terms count per part)."""
-    return list(dict.fromkeys(_stem(w) for t in query.terms for w in re.findall(r"\w+", t)))
+    return list(question_words(query))
+
+
+def question_words(query: Query) -> dict[str, str]:
+    """Each of the question's `_stem` prefixes with the first question word it came from."""
+    out: dict[str, str] = {}
+    for t in query.terms:
+        for w in re.findall(r"\w+", t):
+            out.setdefault(_stem(w), w.lower())
+    return out
 
 
 def _pattern(stem: str) -> re.Pattern[str]:
@@ -149,13 +158,21 @@ def _words(title: str, text: str, matchers: list[tuple[str, re.Pattern[str]]]) -
     return {t for t, pattern in matchers if t in low and pattern.search(low)}
 
 
-def term_weights(query: Query, candidate_words: list[set[str]]) -> dict[str, float]:
+def term_weights(
+    query: Query, candidate_words: list[set[str]], specificity: dict[str, float] | None = None
+) -> dict[str, float]:
     """Weight of each distinct question word (6-letter prefix) by how rare it is among the
     candidates: log(1 + n / (1 + n_t)), n candidates, n_t of them containing the word. A word
-    every candidate has (the disease all of them are about) tells them apart least."""
+    every candidate has (the disease all of them are about) tells them apart least.
+
+    With `specificity` (a word's corpus-wide inverse document frequency, see
+    `Searcher.specificity`), the weight is also multiplied by it (raised to the given power by
+    the searcher): among the candidates a generic phrase ("brand name") can be as rare as the
+    drug the question names, but the corpus knows which of the two is specific."""
     n = len(candidate_words)
+    spec = specificity or {}
     return {
-        t: math.log(1 + n / (1 + sum(t in words for words in candidate_words)))
+        t: math.log(1 + n / (1 + sum(t in words for words in candidate_words))) * spec.get(t, 1.0)
         for t in question_stems(query)
     }
 
@@ -194,12 +211,18 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def rank(
-    candidates: list[Candidate], query: Query, reader: str, weights: RankingWeights, k: int
+    candidates: list[Candidate],
+    query: Query,
+    reader: str,
+    weights: RankingWeights,
+    k: int,
+    specificity: dict[str, float] | None = None,
 ) -> list[Hit]:
-    """Score, sort, collapse near-duplicates, cap passages per document; the top k as Hits."""
+    """Score, sort, collapse near-duplicates, cap passages per document; the top k as Hits.
+    `specificity` weights the coverage words (see `term_weights`)."""
     matchers = _matchers(query)
     words = [_words(c.document.indexed_title, c.passage.text, matchers) for c in candidates]
-    weighting = term_weights(query, words)
+    weighting = term_weights(query, words, specificity)
     scored = []
     for c, cw in zip(candidates, words, strict=True):
         parts = factors(c, query, reader, coverage_factor(cw, weighting))

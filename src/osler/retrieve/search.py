@@ -15,7 +15,7 @@ from osler.config import RankingWeights
 from osler.index.lexical import LexicalIndex
 from osler.models import Document, Hit, Query
 from osler.retrieve.analyse import analyse
-from osler.retrieve.rank import Candidate, rank
+from osler.retrieve.rank import Candidate, question_words, rank
 from osler.store import Store, open_store
 
 #: Most candidates taken from an index when widening the net for k results.
@@ -131,8 +131,9 @@ class Searcher:
         vector = None
         if self.dense is not None and use_dense and query.cleaned.strip():
             vector = self.dense.query_vector(query.cleaned)  # once, however wide the net gets
+        specificity = self.specificity(query)
         while True:
-            hits, exhausted = self._ranked(query, n, k, audience, datasets, vector)
+            hits, exhausted = self._ranked(query, n, k, audience, datasets, vector, specificity)
             # near-duplicates and the per-document cap can leave fewer than k: widen the net
             if len(hits) >= k or exhausted or n >= MAX_CANDIDATES:
                 return hits
@@ -146,6 +147,7 @@ class Searcher:
         audience: str,
         datasets: set[str] | None,
         vector: Any,
+        specificity: dict[str, float] | None = None,
     ) -> tuple[list[Hit], bool]:
         lexical = self.lexical.search(query.terms, n, query.expansion_terms)
         dense = self.dense.search_vector(vector, n) if self.dense and vector is not None else []
@@ -172,7 +174,25 @@ class Searcher:
             candidates.append(
                 Candidate(passage, doc, score / top, lex.get(pid, 0.0), den.get(pid, 0.0))
             )
-        return rank(candidates, query, audience, self.weights, k), len(lexical) < n
+        ranked = rank(candidates, query, audience, self.weights, k, specificity)
+        return ranked, len(lexical) < n
+
+    def specificity(self, query: Query) -> dict[str, float] | None:
+        """Each question word's corpus-wide specificity for the coverage factor: its inverse
+        document frequency among the indexed passages, log(1 + N / (1 + df)), raised to
+        `coverage_specificity` (2: the square, as a TF-IDF dot product weighs a shared word).
+        None when the power is 0 or nothing is indexed."""
+        power = self.weights.coverage_specificity
+        if power <= 0:
+            return None
+        words = question_words(query)
+        total, freqs = self.lexical.document_frequencies(list(words.values()))
+        if total <= 0:
+            return None
+        return {
+            stem: math.log(1 + total / (1 + freqs.get(word, 0))) ** power
+            for stem, word in words.items()
+        }
 
 
 def hit_json(hit: Hit, explain: bool = False) -> dict[str, object]:
