@@ -68,6 +68,7 @@ def test_treatment_answer_is_cited_verbatim_and_templated(answerer: Answerer) ->
         ("How can hepatitis B be prevented?", "prevention"),
         ("What are the side effects of amiodarone?", "side_effects"),
         ("What is sickle cell disease?", "definition"),
+        ("What research is being done for Dandy-Walker syndrome?", "research"),
         ("Are gut microbiota profiles altered by irradiation?", "yes_no"),
     ],
 )
@@ -167,6 +168,16 @@ def test_a_side_effect_question_is_not_answered_with_dosing(answerer: Answerer) 
     answer = answerer.ask("What are the side effects of amiodarone?")
     assert answer.sections[0].kind == "side_effects"  # before dosage in the shared drug template
     assert "serious" in answer.bottom_line.text  # not "Amiodarone may cause other side effects."
+
+
+def test_a_research_question_is_answered_with_research(answerer: Answerer) -> None:
+    """MedQuAD asks "what research (or clinical trials) is being done for X" of 356 pages;
+    the answer leads with what researchers are studying, not with what X is."""
+    answer = answerer.ask("what research (or clinical trials) is being done for Dandy-Walker Syndrome ?")
+    assert answer.question_type == "research" and answer.title == "Research on Dandy-Walker Syndrome"
+    assert not answer.abstained and answer.sections[0].kind == "trials"
+    assert "research" in answer.bottom_line.text.lower()
+    assert not any(s.text.startswith("The mission of") for s in statements(answer))  # NINDS furniture
 
 
 def test_an_abstention_is_labelled_once_in_every_renderer(answerer: Answerer) -> None:

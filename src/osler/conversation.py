@@ -43,6 +43,7 @@ FOLLOW_UP_TEMPLATES: dict[str, str] = {
     "frequency": "How common is {}?",
     "side_effects": "What are the side effects of {}?",
     "dosage": "What is the usual dose of {}?",
+    "research": "What research is being done on {}?",
 }
 
 

@@ -42,7 +42,9 @@ _LEAD = re.compile(
     r"^((the|a|an)\s+)?(signs and symptoms|symptoms?|signs?|treatments?|therapy|therapies|"
     r"management|options?|causes?|outlook|prognosis|risk factors?|risk|prevention|diagnosis|"
     r"side effects?|dos(e|age|ing)|interactions?|genetic changes|stages?|complications?|"
-    r"people are affected|at risk|diagnose|treat|prevent|manage)\b(\s+(related\s+)?(for|of|in|to|with|by)\b)?\s*",
+    r"people are affected|at risk|diagnose|treat|prevent|manage|clinical trials?|"
+    r"research(\s*\(or clinical trials\))?(\s+is)?(\s+being\s+(done|conducted))?)"
+    r"(?![\w(])(\s+(related\s+)?(for|of|in|to|with|by|on|into)\b)?\s*",
     re.I,
 )
 

@@ -35,6 +35,7 @@ BOILERPLATE = re.compile(
     r"what are the signs and symptoms of|talk with your (doctor|health care provider) about clinical trials|"
     r"general information about clinical trials|"
     r"more information (about|on) .{0,100}?(is|are) (provided|available) (in|from|at)|"
+    r"the mission of the national institute|"
     # MedlinePlus drug pages: the reporting notice, and the closing line of the side effects
     r"if you experience a serious side effect, you or your doctor may send a report|"
     r"[\w ,()-]{1,60} may cause other side effects\.?$|"

@@ -46,7 +46,10 @@ CUES: dict[str, re.Pattern[str]] = {
         r"\b(survival|prognos\w*|5-year|five-year|outlook|cured?|recurrences?|recurs?|life expectancy|"
         r"chance of recovery|mortality)\b"
     ),
-    "trials": _cue(r"\bclinical trials?\b"),
+    "trials": _cue(
+        r"\b(clinical trials?|research\w*|being (studied|tested)|investigat\w+ (whether|how|the)|"
+        r"(are|is) studying|studies (are|of new))\b"
+    ),
     "tests": _cue(
         r"\b(tests?|exam\w*|biops\w+|imaging|scan|ultrasound|MRI|CT\b|x-rays?|blood (test|count)|"
         r"diagnos\w*|screening|detect\w*|measure\w*|assay)\b"
@@ -199,6 +202,15 @@ TEMPLATES: dict[str, Template] = {
         ),
         catch_all="definition",
     ),
+    "research": Template(
+        (
+            ("trials", "Research and clinical trials"),
+            ("findings", "What studies found"),
+            ("evidence", "Evidence"),
+        ),
+        catch_all="trials",
+        figures_answer=False,
+    ),
     "yes_no": Template(
         (
             ("findings", "What the evidence shows"),
@@ -233,6 +245,7 @@ TITLES: dict[str, str] = {
     "side_effects": "Side Effects of {}",
     "interactions": "Interactions of {}",
     "definition": "{}: Overview",
+    "research": "Research on {}",
 }
 
 

@@ -31,6 +31,14 @@ QUESTION_TYPES: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     (
+        "research",
+        re.compile(
+            r"\b(research\w*|clinical trials?|being (studied|tested|done)|investigational|"
+            r"experimental (treatments?|therap\w+|drugs?))\b",
+            re.I,
+        ),
+    ),
+    (
         "prevention",
         re.compile(
             r"\b(prevent\w*|avoid getting|reduce (the|my) risk|vaccin\w*|prophyla\w*)\b", re.I

@@ -34,6 +34,7 @@ SECTION_CUES: dict[str, re.Pattern[str]] = {
         "interactions": r"interaction|precaution",
         "definition": r"overview|what is|summary|introduction|background|description|definition",
         "yes_no": r"results?|conclusions?|findings",
+        "research": r"research|clinical trials?",
     }.items()
 }
 
