@@ -70,6 +70,28 @@ def answerer(full_corpus: tuple[Path, IngestSummary]) -> Iterator[Answerer]:
     a.close()
 
 
+def copy_data_dir(source: Path, target: Path) -> Path:
+    """A copy of a data dir whose SQLite store may be open in this process.
+
+    The store is copied with SQLite's backup API, never read as a file: closing a file
+    descriptor on a database file drops every POSIX lock this process holds on it, so a plain
+    copy of a live store can let two connections of this process write at once and corrupt
+    it ("database disk image is malformed", seen with shutil.copytree).
+    """
+    import shutil
+    import sqlite3
+
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("osler.sqlite3*"))
+    src = sqlite3.connect(source / "osler.sqlite3")
+    dst = sqlite3.connect(target / "osler.sqlite3")
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target
+
+
 def statements(answer: Answer) -> list[Statement]:
     """The bottom line and every section item of an answer, in order."""
     return [answer.bottom_line, *[item for s in answer.sections for item in s.items]]

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
+from conftest import SHARED, copy_data_dir
 from rich.console import Console
 
 from osler.config import RankingWeights
@@ -72,7 +71,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SyncReport]:
 @pytest.fixture
 def data_dir(built: tuple[Path, SyncReport], tmp_path: Path) -> Path:
     copy = tmp_path / "copy"
-    shutil.copytree(built[0], copy)
+    copy_data_dir(built[0], copy)
     return copy
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import cli_env
+from conftest import cli_env, copy_data_dir
 
 from osler.compose.answer import Answerer
 from osler.ingest.pipeline import ingest
@@ -32,7 +31,7 @@ def corpus_copy(
 ) -> Path:
     """A private copy of the full corpus: these tests write articles and change documents."""
     target = tmp_path_factory.mktemp("review") / "data"
-    shutil.copytree(full_corpus[0], target)
+    copy_data_dir(full_corpus[0], target)
     return target
 
 
@@ -348,7 +347,7 @@ def test_staleness_flags_stronger_evidence_and_removed_sources(
     full_corpus: tuple[Path, IngestSummary], answer: Answer, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    shutil.copytree(full_corpus[0], data)
+    copy_data_dir(full_corpus[0], data)
 
     def check() -> list[staleness.Flag]:
         fresh = Answerer.open(data)  # a new ingest is seen by a newly opened answerer
@@ -392,7 +391,7 @@ def test_staleness_flags_stronger_evidence_and_removed_sources(
 
 def test_cli_workflow(full_corpus: tuple[Path, IngestSummary], tmp_path: Path) -> None:
     data = tmp_path / "data"
-    shutil.copytree(full_corpus[0], data)
+    copy_data_dir(full_corpus[0], data)
     env = {**cli_env(data), "OSLER_DENSE": "0"}
 
     def osler(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from conftest import copy_data_dir
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from osler import __version__
@@ -154,14 +155,13 @@ def test_a_reviewer_signs_in_and_approves_with_the_keyboard(
     browser: Browser, full_corpus, tmp_path: Path
 ) -> None:
     """The review screens in a real browser (forms, CSRF fields, CSP): sign in, start, approve."""
-    import shutil
 
     from osler.models import Role
     from osler.review import articles, auth
     from osler.store.review import ReviewStore
 
     data = tmp_path / "data"
-    shutil.copytree(full_corpus[0], data)
+    copy_data_dir(full_corpus[0], data)
     store = open_store(data)
     reviews = ReviewStore(store.db)
     editor = reviews.add_user("ed", [Role.EDITOR])

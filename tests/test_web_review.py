@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -19,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import cli_env
+from conftest import cli_env, copy_data_dir
 from fastapi.testclient import TestClient
 
 from osler.models import IngestSummary, Role
@@ -46,7 +45,7 @@ def site(
 ) -> tuple[Path, dict[str, str]]:
     """A private copy of the corpus with an editorial team: (data dir, API token per user)."""
     data = tmp_path_factory.mktemp("web-review") / "data"
-    shutil.copytree(full_corpus[0], data)
+    copy_data_dir(full_corpus[0], data)
     store = open_store(data)
     reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
     tokens = {}
@@ -300,7 +299,7 @@ def test_kill_9_during_writes_loses_nothing_committed(
     full_corpus: tuple[Path, IngestSummary], tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    shutil.copytree(full_corpus[0], data)
+    copy_data_dir(full_corpus[0], data)
     store = open_store(data)
     reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
     editor = reviews.add_user("ed", [Role.EDITOR])
