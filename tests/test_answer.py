@@ -144,6 +144,13 @@ def test_a_narrower_question_is_answered_from_the_broader_page(answerer: Answere
         quote = answer.references[s.citations[0] - 1].quote.lower()
         assert "metasta" in quote, s.text
         assert "localized" not in s.text.lower()
+    # the PDQ list of options runs past its passage; the answer carries it whole, verbatim
+    from osler.lists import split_items
+
+    lead, items = split_items(answer.bottom_line.text)
+    assert lead.endswith(":") and len(items) >= 4 and "Chemotherapy." in items, items
+    assert "Check the list of" not in answer.bottom_line.text  # page furniture ends the list
+    assert "\n- Chemotherapy.\n" in render(answer, "markdown")
 
 
 def test_a_side_effect_question_is_not_answered_with_dosing(answerer: Answerer) -> None:

@@ -167,6 +167,46 @@ def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list
     return out
 
 
+#: Following passages a list that runs past its passage's end may take in.
+MAX_LIST_CONTINUATIONS = 2
+
+
+def _ends_in_list(text: str) -> bool:
+    last = text.rstrip().rsplit("\n", 1)[-1]
+    return last.startswith("- ") or ": - " in last or last.endswith(":")
+
+
+def with_list_continuations(store: Store, hits: list[Hit]) -> list[Hit]:
+    """The hits, each passage that ends inside a list extended over the following passages
+    of its section that carry on the list ("- Surgery as palliative treatment ... -
+    Chemotherapy."), so that the composer sees the whole list. The text stays the document's
+    own span (document.text[start:end])."""
+    out: list[Hit] = []
+    for hit in hits:
+        if _ends_in_list(hit.text):
+            hit = _continued(store, hit)
+        out.append(hit)
+    return out
+
+
+def _continued(store: Store, hit: Hit) -> Hit:
+    passages = store.passages(hit.document_id)
+    at = next((i for i, p in enumerate(passages) if p.id == hit.passage_id), None)
+    following = [] if at is None else passages[at + 1 : at + 1 + MAX_LIST_CONTINUATIONS]
+    document = None
+    end = hit.end
+    for p in following:
+        if p.section != hit.section or not p.text.startswith("- "):
+            break
+        document = document or store.get_document(hit.document_id)
+        if document is None or document.text[end : p.start] not in ("\n", " "):
+            break
+        end = p.end
+    if end == hit.end or document is None:
+        return hit
+    return hit.model_copy(update={"text": document.text[hit.start : end], "end": end})
+
+
 class Answerer:
     """Answers questions from one data dir; everything is opened once."""
 
@@ -292,7 +332,9 @@ class Answerer:
                 + ". The closest sources are listed; no answer is composed from unrelated text."
             )
             return _abstain(answer, reason, hits[:3], timings, began)
-        hits = with_section_neighbours(self.searcher.store, hits, query)
+        hits = with_list_continuations(
+            self.searcher.store, with_section_neighbours(self.searcher.store, hits, query)
+        )
         mark = time.perf_counter()
         draft = None
         if llm:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from osler.audience import Profile, profile_for
 from osler.compose import templates
 from osler.ingest.sentences import sentence_spans
+from osler.lists import ITEM_SEPARATOR, is_list, opens_list
 from osler.models import AnswerSection, Hit, Query, Statement
 from osler.readability import grade
 from osler.retrieve.analyse import STOP_WORDS
@@ -102,48 +103,67 @@ def token_set(text: str) -> frozenset[str]:
 
 
 def _units(text: str) -> list[str]:
-    """Sentences of a passage, with a lead-in ending in ':' joined to its bullet items."""
-    sentences = [line[s:e] for line in text.split("\n") for s, e in sentence_spans(line)]
+    """Sentences of a passage; a sentence that opens a list ("... include the following:",
+    or with its first item inline) runs with its items to the end of its line and over the
+    lines of items ("- ...") that follow, as one contiguous span of the passage."""
     units: list[str] = []
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
     i = 0
-    while i < len(sentences):
-        sent = sentences[i]
-        if (
-            sent.rstrip().endswith(":")
-            and i + 1 < len(sentences)
-            and sentences[i + 1].startswith("- ")
-        ):
-            items = []
-            while (
-                i + 1 < len(sentences)
-                and sentences[i + 1].startswith("- ")
-                and len(items) < MAX_BULLETS
-            ):
-                i += 1
-                items.append(sentences[i])
-            start = text.find(sent)
-            end = text.find(items[-1], start) + len(items[-1])
-            units.append(text[start:end] if start >= 0 and end > start else sent)
-        else:
-            units.append(sent)
+    while i < len(lines):
+        line, base = lines[i], starts[i]
+        spans = sentence_spans(line)
+        next_line = i + 1
+        for j, (s, e) in enumerate(spans):
+            sentence = line[s:e]
+            items_follow = line[spans[j + 1][0] :].startswith("- ") if j + 1 < len(spans) else (
+                next_line < len(lines) and lines[next_line].startswith("- ")
+            )
+            if not (opens_list(sentence) and (items_follow or ": - " in sentence)):
+                units.append(sentence)
+                continue
+            end = base + len(line)
+            while next_line < len(lines) and lines[next_line].startswith("- "):
+                line_end = starts[next_line] + len(lines[next_line])
+                if len(text[base + s : line_end].split()) > MAX_LIST_WORDS:
+                    break
+                end = line_end
+                next_line += 1
+            units.append(text[base + s : end])
+            i = next_line - 1
+            break
         i += 1
     return units
 
 
 def _shorten_list(text: str, max_items: int = MAX_BULLETS) -> str:
-    """A lead-in with its first " - " items, as many as `max_items` and MAX_LIST_WORDS allow,
-    up to the first item that is page furniture (a prefix of the text, so still verbatim)."""
-    head, *items = text.split(" - ")
-    kept: list[str] = []
-    words = len(head.split())
-    for item in items[:max_items]:
-        if BOILERPLATE.search(item.strip()):
-            break  # the list runs into page furniture ("New types of treatment are being tested")
-        words += len(item.split())
-        if kept and words > MAX_LIST_WORDS:
+    """A lead-in with its first items, as many as `max_items` and MAX_LIST_WORDS allow, up to
+    the first page furniture: an item that is furniture ("New types of treatment are being
+    tested"), or furniture after an item's own sentences ("... radiosensitizers. Check the list
+    of NCI-supported cancer clinical trials ..."). A prefix of the text, so still verbatim."""
+    separators = list(ITEM_SEPARATOR.finditer(text))
+    if not separators:
+        return text
+    cut = separators[0].start()
+    words = len(text[:cut].split())
+    for k, sep in enumerate(separators[:max_items]):
+        start = sep.end()
+        end = separators[k + 1].start() if k + 1 < len(separators) else len(text.rstrip())
+        item = text[start:end]
+        furniture = next(
+            (s for s, e in sentence_spans(item) if BOILERPLATE.search(item[s:e].strip())), None
+        )
+        if furniture is not None:
+            end = start + furniture
+        words += len(text[start:end].split())
+        if end <= start or (k and words > MAX_LIST_WORDS):
             break
-        kept.append(item)
-    return " - ".join([head, *kept])
+        cut = end
+        if furniture is not None:
+            break
+    return text[:cut].rstrip()
 
 
 def _clean(unit: str, max_items: int = MAX_BULLETS) -> str | None:
@@ -151,13 +171,13 @@ def _clean(unit: str, max_items: int = MAX_BULLETS) -> str | None:
     inline list keeps its lead-in and first `max_items` items."""
     text = unit[2:] if unit.startswith("- ") else unit
     text = text.strip()
-    is_list = _is_list(text)
-    if is_list:
+    listed = is_list(text)
+    if listed:
         text = _shorten_list(text, max_items)
     n = len(text.split())
     if not text or BOILERPLATE.search(text) or NOT_A_FINDING.search(text) or (not text[0].isupper() and not text[0].isdigit()):
         return None
-    if n < MIN_WORDS or n > (MAX_LIST_WORDS if is_list else MAX_WORDS):
+    if n < MIN_WORDS or n > (MAX_LIST_WORDS if listed else MAX_WORDS):
         return None
     if text.endswith(":") or "?" in text[-2:]:
         return None
@@ -280,10 +300,6 @@ def broader_page(
     )
 
 
-def _is_list(text: str) -> bool:
-    return " - " in text and text.split(" - ", 1)[0].endswith(":")
-
-
 def names_another_topic(specific: list[str], question: frozenset[str], title: frozenset[str]) -> bool:
     """Whether a page title names a sibling topic rather than the question's: it lacks a
     specific focus word of the question and adds a distinguishing word the question does not
@@ -386,7 +402,7 @@ def candidates(
                 continue
             words = stems(text)
             seen = token_set(text) | title_tokens
-            if _is_list(text):  # "Treatment may include the following: - ..." continues the
+            if is_list(text):  # "Treatment may include the following: - ..." continues the
                 seen |= said_before  # sentence before it, which names the topic
             overlap = len(q & words) / len(q) if q else 0.0
             focus_cover = len(focus & (words | title)) / len(focus) if focus else 1.0

@@ -7,6 +7,7 @@ from functools import lru_cache
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
+from osler.lists import split_items
 from osler.models import Answer
 from osler.render.markdown import (
     bottom_line_label,
@@ -44,4 +45,5 @@ def answer_globals() -> dict[str, object]:
         "bottom_line_label": bottom_line_label,
         "bottom_line_text": bottom_line_text,
         "reference_section": reference_section,
+        "split_items": split_items,
     }

@@ -6,6 +6,7 @@ import html
 import re
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
+from osler.lists import split_items
 from osler.models import Answer, Reference, Statement
 from osler.retrieve.rank import GENERIC_SECTIONS
 
@@ -24,10 +25,8 @@ def cites(statement: Statement) -> str:
 
 def _item(statement: Statement) -> list[str]:
     """A statement; a lead-in with " - " list items becomes a nested list."""
-    head, *items = (
-        statement.text.split(" - ") if statement.text.rstrip().count(" - ") else [statement.text]
-    )
-    if items and head.endswith(":"):
+    head, items = split_items(statement.text)
+    if items:
         return [f"- {esc(head)}{cites(statement)}", *[f"  - {esc(i)}" for i in items]]
     return [f"- {esc(statement.text)}{cites(statement)}"]
 
@@ -84,7 +83,10 @@ def to_markdown(answer: Answer) -> str:
     for line in review_lines(answer):
         lines += [f"*{esc(line)}*", ""]
     label = bottom_line_label(answer)
-    lines += [f"**{label}:** {esc(bottom_line_text(answer))}{cites(answer.bottom_line)}", ""]
+    head, items = split_items(bottom_line_text(answer))
+    lines += [f"**{label}:** {esc(head)}{cites(answer.bottom_line)}", ""]
+    if items:
+        lines += [*[f"- {esc(item)}" for item in items], ""]
     for section in answer.sections:
         lines += [f"## {esc(section.heading)}", ""]
         for statement in section.items:

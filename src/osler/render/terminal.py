@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
+from osler.lists import split_items
 from osler.models import Answer, Statement
 from osler.render.markdown import (
     bottom_line_label,
@@ -29,14 +30,17 @@ def renderable(answer: Answer) -> Group:
         parts.append(Panel(escape(answer.notice), style="bold red"))
     for line in review_lines(answer):
         parts.append(Text(line, style="yellow" if answer.status != "approved" else "green"))
+    head, items = split_items(bottom_line_text(answer))
     parts.append(
-        f"[bold]{bottom_line_label(answer)}:[/] {escape(bottom_line_text(answer))} "
-        f"{_cites(answer.bottom_line)}"
+        f"[bold]{bottom_line_label(answer)}:[/] {escape(head)} {_cites(answer.bottom_line)}"
     )
+    parts += [f"    - {escape(item)}" for item in items]
     for section in answer.sections:
         parts.append(Text("\n" + section.heading, style="bold"))
         for s in section.items:
-            parts.append(f"  • {escape(s.text)} {_cites(s)}")
+            head, items = split_items(s.text)
+            parts.append(f"  • {escape(head)} {_cites(s)}")
+            parts += [f"      - {escape(item)}" for item in items]
     if answer.glossary:
         parts.append(Text("\nTerms used", style="bold"))
         for g in answer.glossary:
