@@ -27,13 +27,6 @@ def is_list(text: str) -> bool:
     return bool(split_items(text)[1])
 
 
-def item_ends(text: str) -> list[int]:
-    """Where the lead-in and each item of a list text end (offsets into `text`), so that a
-    shortened list is a prefix of its source: text[: item_ends(text)[n]] keeps n items."""
-    ends = [m.start() for m in ITEM_SEPARATOR.finditer(text)]
-    return [*ends, len(text.rstrip())]
-
-
 def opens_list(sentence: str) -> bool:
     """Whether a sentence starts a list: it ends with ":", or its first item follows inline
     ("Treatment may include the following: - Surgery ...")."""
