@@ -12,7 +12,16 @@ from osler.audience import profile_for
 from osler.compose import extractive, safety, templates
 from osler.conversation import Turn, covers, resolve, suggest
 from osler.glossary import Glossary
-from osler.models import Answer, AnswerSection, Audience, Hit, Query, Reference, Statement
+from osler.models import (
+    Answer,
+    AnswerSection,
+    Audience,
+    Hit,
+    Passage,
+    Query,
+    Reference,
+    Statement,
+)
 from osler.retrieve.analyse import words
 from osler.retrieve.rank import section_factor
 from osler.retrieve.search import Searcher
@@ -129,9 +138,9 @@ NEIGHBOUR_SCORE = 0.3
 def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list[Hit]:
     """The hits, each document among the top ones followed by the other passages of its
     sections that fit the question type ("Frequency" for "how many people are affected"), those
-    sharing most words with the question first. A
-    page's answer is often cut into several passages, and those that do not repeat the
-    topic's name (a list, "It is very rare ...") rank low on their own."""
+    sharing most words with the question first. A page's answer is often cut into several
+    passages, and those that do not repeat the topic's name (a list, "It is very rare ...")
+    rank low on their own."""
     have = {h.passage_id for h in hits}
     asked = extractive.stems(" ".join(query.terms))
     expanded: set[str] = set()
@@ -181,16 +190,18 @@ def with_list_continuations(store: Store, hits: list[Hit]) -> list[Hit]:
     of its section that carry on the list ("- Surgery as palliative treatment ... -
     Chemotherapy."), so that the composer sees the whole list. The text stays the document's
     own span (document.text[start:end])."""
+    documents: dict[str, list[Passage]] = {}  # a document's passages, read once
     out: list[Hit] = []
     for hit in hits:
         if _ends_in_list(hit.text):
-            hit = _continued(store, hit)
+            if hit.document_id not in documents:
+                documents[hit.document_id] = store.passages(hit.document_id)
+            hit = _continued(store, hit, documents[hit.document_id])
         out.append(hit)
     return out
 
 
-def _continued(store: Store, hit: Hit) -> Hit:
-    passages = store.passages(hit.document_id)
+def _continued(store: Store, hit: Hit, passages: list[Passage]) -> Hit:
     at = next((i for i, p in enumerate(passages) if p.id == hit.passage_id), None)
     following = [] if at is None else passages[at + 1 : at + 1 + MAX_LIST_CONTINUATIONS]
     document = None

@@ -292,12 +292,9 @@ def broader_page(
     """Whether a page is about a broader topic that contains the question's: its title names
     nothing the question does not, and holds the key focus words ("Gallbladder Cancer" for
     "liver metastases from gallbladder cancer"). Its sentences must still name the focus."""
-    named = [t for t in title if t not in STOP_WORDS and t not in GENERIC]
-    return (
-        bool(named)
-        and not _extra_words(question, title)
-        and focus_covered(keys or key_terms(specific), title, keys)
-    )
+    keys = key_terms(specific) if keys is None else keys
+    named = any(t not in STOP_WORDS and t not in GENERIC for t in title)
+    return named and not _extra_words(question, title) and focus_covered(keys, title, keys)
 
 
 def names_another_topic(specific: list[str], question: frozenset[str], title: frozenset[str]) -> bool:
@@ -376,8 +373,8 @@ def candidates(
         )
         if topic_page and (
             not (
-                focus_covered(specific, title_tokens, keys)
-                or broader_page(specific, question_tokens, title_tokens, keys)
+                focus_covered(specific, title_tokens, page_keys)
+                or broader_page(specific, question_tokens, title_tokens, page_keys)
             )
             or names_another_topic(specific, question_tokens, title_tokens)
         ):
@@ -394,16 +391,16 @@ def candidates(
             or bool(_extra_words(question_tokens, title_tokens, EMPTY_HEADS))
             or bool(missing)  # a broader page ("Hair Problems" for "hair loss")
         )
-        before: frozenset[str] = frozenset()
+        previous = ""
         for unit in _units(hit.text):
             text = _clean(unit, profile.list_items or MAX_BULLETS)
-            said_before, before = before, token_set(unit)
+            said_before, previous = previous, unit
             if text is None:
                 continue
             words = stems(text)
             seen = token_set(text) | title_tokens
             if is_list(text):  # "Treatment may include the following: - ..." continues the
-                seen |= said_before  # sentence before it, which names the topic
+                seen |= token_set(said_before)  # sentence before it, which names the topic
             overlap = len(q & words) / len(q) if q else 0.0
             focus_cover = len(focus & (words | title)) / len(focus) if focus else 1.0
             if not focus_covered(specific, seen, sentence_keys):
