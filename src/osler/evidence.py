@@ -2,7 +2,8 @@
 
 Order of precedence: an explicit level (front matter) wins; then PubMed publication types;
 then MeSH study-design headings; then title/abstract cues (marked inferred); then the
-source's own nature (consumer pages are patient education); else narrative/expert opinion.
+source's own nature (consumer pages are patient education); else not graded: a wrong level
+is worse than none, so nothing is called a review or opinion without a cue that says so.
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ TEXT_CUES: list[tuple[EvidenceLevel, re.Pattern[str], re.Pattern[str]]] = [
 #: Names (lower case) that users may write in front matter for each level.
 LEVEL_ALIASES: dict[str, EvidenceLevel] = {
     **{level.value: level for level in EvidenceLevel},
-    **{str(level.rank): level for level in EvidenceLevel if level.rank <= 6},
+    **{level.value[0]: level for level in EvidenceLevel if level.value[0].isdigit()},
+    "not graded": L.NOT_GRADED,
+    "ungraded": L.NOT_GRADED,
     "guideline": L.GUIDELINE,
     "consensus": L.GUIDELINE,
     "systematic-review": L.SYSTEMATIC_REVIEW,
@@ -210,4 +213,4 @@ def assess(
     cue = from_text(title, abstract)
     if cue:
         return cue
-    return Assessment(L.EXPERT_OPINION, True, "no design stated or detected")
+    return Assessment(L.NOT_GRADED, False, "no study design stated or detected")

@@ -16,12 +16,15 @@ class EvidenceLevel(StrEnum):
     OBSERVATIONAL = "4-observational"
     CASE_REPORT = "5-case-report"
     EXPERT_OPINION = "6-expert-opinion"
+    NOT_GRADED = "not-graded"
     PATIENT_EDUCATION = "patient-education"
 
     @property
     def rank(self) -> int:
-        """1 (strongest) to 6; patient education ranks 7 for professional questions."""
-        return 7 if self is EvidenceLevel.PATIENT_EDUCATION else int(self.value[0])
+        """1 (strongest) to 6; not graded ranks with opinion (6); patient education ranks 7."""
+        if self is EvidenceLevel.PATIENT_EDUCATION:
+            return 7
+        return 6 if self is EvidenceLevel.NOT_GRADED else int(self.value[0])
 
     @property
     def label(self) -> str:
@@ -35,6 +38,7 @@ EVIDENCE_LABELS: dict[EvidenceLevel, str] = {
     EvidenceLevel.OBSERVATIONAL: "Observational study",
     EvidenceLevel.CASE_REPORT: "Case report / case series",
     EvidenceLevel.EXPERT_OPINION: "Narrative review / expert opinion",
+    EvidenceLevel.NOT_GRADED: "Not graded (study design not stated)",
     EvidenceLevel.PATIENT_EDUCATION: "Patient education",
 }
 
@@ -79,7 +83,7 @@ class Document(BaseModel):
     publication_types: list[str] = Field(default_factory=list)
     mesh_terms: list[str] = Field(default_factory=list)
     audience: Audience = Audience.PROFESSIONAL
-    evidence_level: EvidenceLevel = EvidenceLevel.EXPERT_OPINION
+    evidence_level: EvidenceLevel = EvidenceLevel.NOT_GRADED
     evidence_inferred: bool = Field(
         default=False, description="True when the level was inferred from text cues, not metadata"
     )
@@ -103,6 +107,11 @@ class Passage(BaseModel):
     text: str
     start: int
     end: int
+    extra: dict[str, str] = Field(
+        default_factory=dict,
+        description="What the source says of this span: 'cites' (reference keys, comma-separated), "
+        "'loe' (the source's level of evidence, e.g. PDQ 'A1'), 'page' (PDF page, '14' or '14-15')",
+    )
 
 
 class ParsedDocument(BaseModel):

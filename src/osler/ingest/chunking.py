@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from osler.ingest import annotations
 from osler.ingest.sentences import sentence_spans
 from osler.models import Passage, Section
 
@@ -50,7 +51,7 @@ def build(document_id: str, sections: list[Section]) -> tuple[str, list[Passage]
         return start
 
     for section in sections:
-        heading = normalize(section.heading).replace("\n", " ")
+        heading = annotations.strip(normalize(section.heading).replace("\n", " "))
         body = normalize(section.text)
         if not body:
             continue
@@ -62,7 +63,7 @@ def build(document_id: str, sections: list[Section]) -> tuple[str, list[Passage]
             _lines(document_id, heading, body, base, passages)
         else:
             _cut(document_id, heading, body, base, passages)
-    return "".join(text_parts).rstrip("\n"), passages
+    return annotations.lift("".join(text_parts).rstrip("\n"), passages)
 
 
 def _lines(doc_id: str, heading: str, body: str, base: int, out: list[Passage]) -> None:

@@ -36,6 +36,15 @@ FORMATS: dict[str, Format] = {
         Format("bioasq", "osler.ingest.bioasq", "BioASQ Task B gold JSON (snippets by PMID)"),
         Format("pubmedqa", "osler.ingest.pubmedqa", "PubMedQA JSON (contexts by PMID)"),
         Format("medicationqa", "osler.ingest.medicationqa", "MedicationQA JSONL"),
+        Format(
+            "cancer-gov",
+            "osler.ingest.pdq",
+            "cancer.gov pages as Markdown with YAML header (PDQ summaries, health-professional "
+            "and patient versions)",
+        ),
+        Format("ngc", "osler.ingest.ngc", "National Guideline Clearinghouse summary XML"),
+        Format("cochrane", "osler.ingest.cochrane", "Cochrane review results + plain-language summary JSONL"),
+        Format("pdf", "osler.ingest.pdf", "PDF (guidelines, drug labels); optional NAME.pdf.yaml sidecar"),
         Format("markdown", "osler.ingest.local", "Markdown with optional YAML front matter"),
         Format("html", "osler.ingest.local", "HTML page"),
         Format("text", "osler.ingest.local", "Plain text with optional YAML front matter"),
@@ -61,7 +70,12 @@ TEXT_SUFFIXES = (
     ".text",
     ".medline",
     ".nbib",
+    ".pdf",
 )
+
+
+#: The YAML header of a cancer.gov page (front matter url on www.cancer.gov).
+_CANCER_GOV = re.compile(r"^url:\s*['\"]?https?://www\.cancer\.gov/", re.M)
 
 
 class UnknownFormat(ValueError):
@@ -86,6 +100,10 @@ def detect(path: Path) -> str:
     stem = name.removesuffix(".gz")
     if not stem.endswith(TEXT_SUFFIXES):
         raise UnknownFormat(f"unsupported file type {path.suffix or '(no extension)'!r}")
+    if stem.endswith(".pdf"):
+        if not head.lstrip().startswith(b"%PDF-"):
+            raise UnknownFormat("not a PDF (no %PDF- header)")
+        return "pdf"
     if b"\x00" in head:
         raise UnknownFormat("binary data (NUL bytes), not a text format")
     text = head.decode("utf-8", errors="replace")
@@ -94,7 +112,9 @@ def detect(path: Path) -> str:
             return "medquad"
         if '"Question"' in text and '"Answer"' in text:
             return "medicationqa"
-        raise UnknownFormat("JSONL file whose records are neither MedQuAD nor MedicationQA")
+        if '"plain_language_summary"' in text and '"doi"' in text:
+            return "cochrane"
+        raise UnknownFormat("JSONL file whose records are not MedQuAD, MedicationQA or Cochrane")
     if stem.endswith(".json"):
         if '"questions"' in text and ('"snippets"' in text or '"body"' in text):
             return "bioasq"
@@ -108,8 +128,12 @@ def detect(path: Path) -> str:
             return "jats"
         if "<QAPairs" in text or ("<Document" in text and "<Focus" in text):
             return "medquad-xml"
-        raise UnknownFormat("XML that is not PubMed, PMC JATS or MedQuAD")
+        if "<Section " in text and "<Field " in text and "<FieldValue" in text:
+            return "ngc"
+        raise UnknownFormat("XML that is not PubMed, PMC JATS, MedQuAD or an NGC guideline")
     if stem.endswith((".md", ".markdown")):
+        if _CANCER_GOV.search(text.split("\n---", 1)[0] if text.startswith("---") else ""):
+            return "cancer-gov"
         return "markdown"
     if stem.endswith((".html", ".htm")):
         return "html"

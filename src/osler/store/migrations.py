@@ -186,6 +186,14 @@ def m004_editorial(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m005_passage_extra(db: sqlite3.Connection) -> None:
+    """What a source says of one passage: the references it cites, its level of evidence, page."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(passages)")}
+    if "extra" not in columns:
+        db.execute("ALTER TABLE passages ADD COLUMN extra TEXT NOT NULL DEFAULT '{}'")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations, each in its own transaction; return the names applied."""
     db.execute(

@@ -134,9 +134,21 @@ class SQLiteStore:
                 data,
             )
         self.db.executemany(
-            'INSERT INTO passages (id, document_id, section, ordinal, text, start, "end") '
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(p.id, p.document_id, p.section, p.ordinal, p.text, p.start, p.end) for p in passages],
+            'INSERT INTO passages (id, document_id, section, ordinal, text, start, "end", extra) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    p.id,
+                    p.document_id,
+                    p.section,
+                    p.ordinal,
+                    p.text,
+                    p.start,
+                    p.end,
+                    json.dumps(p.extra) if p.extra else "{}",
+                )
+                for p in passages
+            ],
         )
         self._log(document.id, "upsert")
         return "updated" if row else "new"
@@ -309,4 +321,5 @@ def _passage(row: sqlite3.Row) -> Passage:
         text=row["text"],
         start=row["start"],
         end=row["end"],
+        extra=json.loads(row["extra"]) if row["extra"] != "{}" else {},
     )
