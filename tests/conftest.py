@@ -45,27 +45,59 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-@pytest.fixture(scope="session")
-def full_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, IngestSummary]:
-    """All of the shared data ingested once per test session (data dir, summary)."""
-    data_dir = tmp_path_factory.mktemp("full-corpus")
+#: The folders the consumer and research answer tests were written on (NIH consumer pages,
+#: PubMed/BioASQ/PubMedQA research, MedicationQA). Their checks pin behaviour on this corpus;
+#: the professional evidence (PDQ, guidelines, trials, Cochrane) is tested on the whole corpus.
+BASE_FOLDERS = ("medquad", "medicationqa", "pubmedqa", "bioasq", "mirage", "pubmed_xml_samples")
+
+
+def _ingest_once(data_dir: Path, paths: list[Path]) -> tuple[Path, IngestSummary]:
     s = open_store(data_dir)
-    summary = ingest(s, [SHARED])
+    summary = ingest(s, paths)
     s.close()
     return data_dir, summary
 
 
+@pytest.fixture(scope="session")
+def base_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, IngestSummary]:
+    """The base folders of the shared data, ingested once per test session (data dir, summary)."""
+    return _ingest_once(
+        tmp_path_factory.mktemp("base-corpus"), [SHARED / name for name in BASE_FOLDERS]
+    )
+
+
+@pytest.fixture(scope="session")
+def whole_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, IngestSummary]:
+    """All of the shared data (what `make demo` ingests), once per test session."""
+    return _ingest_once(tmp_path_factory.mktemp("whole-corpus"), [SHARED])
+
+
 @pytest.fixture
-def full_store(full_corpus: tuple[Path, IngestSummary]) -> Iterator[Store]:
-    s = open_store(full_corpus[0])
+def base_store(base_corpus: tuple[Path, IngestSummary]) -> Iterator[Store]:
+    s = open_store(base_corpus[0])
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def whole_store(whole_corpus: tuple[Path, IngestSummary]) -> Iterator[Store]:
+    s = open_store(whole_corpus[0])
     yield s
     s.close()
 
 
 @pytest.fixture(scope="module")
-def answerer(full_corpus: tuple[Path, IngestSummary]) -> Iterator[Answerer]:
-    """An Answerer over the full shared corpus, opened once per test module."""
-    a = Answerer.open(full_corpus[0])
+def answerer(base_corpus: tuple[Path, IngestSummary]) -> Iterator[Answerer]:
+    """An Answerer over the base corpus, opened once per test module."""
+    a = Answerer.open(base_corpus[0])
+    yield a
+    a.close()
+
+
+@pytest.fixture(scope="module")
+def whole_answerer(whole_corpus: tuple[Path, IngestSummary]) -> Iterator[Answerer]:
+    """An Answerer over the whole shared corpus, professional evidence included."""
+    a = Answerer.open(whole_corpus[0])
     yield a
     a.close()
 

@@ -293,8 +293,8 @@ def test_document_text_is_escaped_in_every_renderer(store: Store, tmp_path: Path
     assert "alert" in render(answer, "text")  # text is shown, as text
 
 
-def test_ask_cli_json_contract_and_batch(full_corpus, tmp_path: Path) -> None:
-    env = cli_env(full_corpus[0])
+def test_ask_cli_json_contract_and_batch(base_corpus, tmp_path: Path) -> None:
+    env = cli_env(base_corpus[0])
     run = subprocess.run(
         ["osler", "ask", "What are the treatments for gallbladder cancer?", "--format", "json"],
         capture_output=True, text=True, env=env,

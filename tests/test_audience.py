@@ -203,12 +203,12 @@ def test_unknown_audience_is_refused_by_ask(answerer: Answerer) -> None:
         answerer.ask("How is gout treated?", audience="robot")
 
 
-def test_eval_audience_command(full_corpus, tmp_path: Path) -> None:
+def test_eval_audience_command(base_corpus, tmp_path: Path) -> None:
     out = tmp_path / "audience.json"
     run = subprocess.run(
-        ["osler", "eval", "audience", "--limit", "4", "--data-dir", str(full_corpus[0]),
+        ["osler", "eval", "audience", "--limit", "4", "--data-dir", str(base_corpus[0]),
          "--json", str(out)],
-        capture_output=True, text=True, env=cli_env(full_corpus[0]),
+        capture_output=True, text=True, env=cli_env(base_corpus[0]),
     )
     assert run.returncode == 0, run.stderr
     assert "Patient vs clinician" in run.stdout

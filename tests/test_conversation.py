@@ -58,8 +58,8 @@ def test_conversation_carries_focus_and_suggests_other_facets(answerer: Answerer
     assert [t["question_type"] for t in turns] == ["treatment", "diagnosis"]
 
 
-def test_api_and_cli_keep_the_conversation(full_corpus) -> None:
-    with TestClient(create_app(full_corpus[0], rate_per_minute=0)) as client:
+def test_api_and_cli_keep_the_conversation(base_corpus) -> None:
+    with TestClient(create_app(base_corpus[0], rate_per_minute=0)) as client:
         first = client.post("/api/ask", json={"question": "What causes gout?"}).json()
         cid = first["conversation_id"]
         assert cid
@@ -69,7 +69,7 @@ def test_api_and_cli_keep_the_conversation(full_corpus) -> None:
         assert bad.status_code == 400 and "conversation_id" in bad.json()["error"]
         page = client.get("/ask", params={"q": "What are the symptoms?", "c": cid})
         assert "Understood as" in page.text and "gout" in page.text.lower()
-    env = cli_env(full_corpus[0])
+    env = cli_env(base_corpus[0])
     subprocess.run(["osler", "ask", "What is asthma?"], env=env, capture_output=True, check=True)
     run = subprocess.run(
         ["osler", "ask", "How is it treated?", "--follow-up", "--format", "json"],

@@ -113,9 +113,9 @@ def test_medicationqa_rows_with_source_from_url(shared: Path, store: Store) -> N
     assert row["Question"] not in doc.text
 
 
-def test_whole_shared_folder_ingests_every_dataset(full_corpus, full_store: Store) -> None:
-    _, summary = full_corpus
-    stats = full_store.stats()
+def test_whole_shared_folder_ingests_every_dataset(whole_corpus, whole_store: Store) -> None:
+    _, summary = whole_corpus
+    stats = whole_store.stats()
     assert set(stats["by_dataset"]) >= {
         "medquad", "pubmedqa", "bioasq", "medicationqa", "pubmed", "pmc", "medline"
     }

@@ -38,8 +38,8 @@ MEDQUAD_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def searcher(full_corpus) -> Searcher:
-    s = Searcher.open(full_corpus[0], dense=False)
+def searcher(base_corpus) -> Searcher:
+    s = Searcher.open(base_corpus[0], dense=False)
     yield s
     s.close()
 
@@ -261,8 +261,8 @@ def test_lexical_index_follows_ingest_and_remove_incrementally(
     assert reopened.search(["rivastigmine"], 5) == hits
 
 
-def test_search_cli_json_explain_and_batch(full_corpus, tmp_path: Path) -> None:
-    env = cli_env(full_corpus[0])
+def test_search_cli_json_explain_and_batch(base_corpus, tmp_path: Path) -> None:
+    env = cli_env(base_corpus[0])
     run = subprocess.run(
         ["osler", "search", "symptoms of gallbladder cancer", "--json", "--explain", "--k", "3"],
         capture_output=True,

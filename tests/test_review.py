@@ -27,11 +27,11 @@ S = ArticleStatus
 
 @pytest.fixture(scope="module")
 def corpus_copy(
-    full_corpus: tuple[Path, IngestSummary], tmp_path_factory: pytest.TempPathFactory
+    base_corpus: tuple[Path, IngestSummary], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """A private copy of the full corpus: these tests write articles and change documents."""
     target = tmp_path_factory.mktemp("review") / "data"
-    copy_data_dir(full_corpus[0], target)
+    copy_data_dir(base_corpus[0], target)
     return target
 
 
@@ -344,10 +344,10 @@ def test_export_markdown_and_json(reviews: ReviewStore, team: dict[str, User], a
 
 
 def test_staleness_flags_stronger_evidence_and_removed_sources(
-    full_corpus: tuple[Path, IngestSummary], answer: Answer, tmp_path: Path
+    base_corpus: tuple[Path, IngestSummary], answer: Answer, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    copy_data_dir(full_corpus[0], data)
+    copy_data_dir(base_corpus[0], data)
 
     def check() -> list[staleness.Flag]:
         fresh = Answerer.open(data)  # a new ingest is seen by a newly opened answerer
@@ -389,9 +389,9 @@ def test_staleness_flags_stronger_evidence_and_removed_sources(
     store.close()
 
 
-def test_cli_workflow(full_corpus: tuple[Path, IngestSummary], tmp_path: Path) -> None:
+def test_cli_workflow(base_corpus: tuple[Path, IngestSummary], tmp_path: Path) -> None:
     data = tmp_path / "data"
-    copy_data_dir(full_corpus[0], data)
+    copy_data_dir(base_corpus[0], data)
     env = {**cli_env(data), "OSLER_DENSE": "0"}
 
     def osler(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess[str]:

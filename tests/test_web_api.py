@@ -11,8 +11,8 @@ from osler.web.app import create_app
 
 
 @pytest.fixture(scope="module")
-def client(full_corpus) -> TestClient:
-    with TestClient(create_app(full_corpus[0], rate_per_minute=0)) as c:
+def client(base_corpus) -> TestClient:
+    with TestClient(create_app(base_corpus[0], rate_per_minute=0)) as c:
         yield c
 
 
@@ -81,7 +81,7 @@ def test_pages_are_escaped_and_carry_security_headers(client: TestClient) -> Non
     assert bad.status_code == 400 and "question is empty" in bad.text
 
 
-def test_rate_limit_answers_429(full_corpus) -> None:
-    with TestClient(create_app(full_corpus[0], rate_per_minute=3)) as c:
+def test_rate_limit_answers_429(base_corpus) -> None:
+    with TestClient(create_app(base_corpus[0], rate_per_minute=3)) as c:
         codes = [c.get("/api/stats").status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200] and codes[-1] == 429

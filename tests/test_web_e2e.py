@@ -67,8 +67,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def base_url(full_corpus) -> Iterator[str]:
-    yield from _serve(full_corpus[0])
+def base_url(base_corpus) -> Iterator[str]:
+    yield from _serve(base_corpus[0])
 
 
 def _page(browser: Browser, width: int = 1200) -> Page:
@@ -152,7 +152,7 @@ def test_api_docs_work_offline_under_the_csp(browser: Browser, base_url: str) ->
 
 
 def test_a_reviewer_signs_in_and_approves_with_the_keyboard(
-    browser: Browser, full_corpus, tmp_path: Path
+    browser: Browser, base_corpus, tmp_path: Path
 ) -> None:
     """The review screens in a real browser (forms, CSRF fields, CSP): sign in, start, approve."""
 
@@ -161,7 +161,7 @@ def test_a_reviewer_signs_in_and_approves_with_the_keyboard(
     from osler.store.review import ReviewStore
 
     data = tmp_path / "data"
-    copy_data_dir(full_corpus[0], data)
+    copy_data_dir(base_corpus[0], data)
     store = open_store(data)
     reviews = ReviewStore(store.db)
     editor = reviews.add_user("ed", [Role.EDITOR])

@@ -41,11 +41,11 @@ PEOPLE = {
 
 @pytest.fixture(scope="module")
 def site(
-    full_corpus: tuple[Path, IngestSummary], tmp_path_factory: pytest.TempPathFactory
+    base_corpus: tuple[Path, IngestSummary], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, str]]:
     """A private copy of the corpus with an editorial team: (data dir, API token per user)."""
     data = tmp_path_factory.mktemp("web-review") / "data"
-    copy_data_dir(full_corpus[0], data)
+    copy_data_dir(base_corpus[0], data)
     store = open_store(data)
     reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
     tokens = {}
@@ -296,10 +296,10 @@ def test_two_reviewers_at_once_never_lose_an_update(site: tuple[Path, dict[str, 
 
 
 def test_kill_9_during_writes_loses_nothing_committed(
-    full_corpus: tuple[Path, IngestSummary], tmp_path: Path
+    base_corpus: tuple[Path, IngestSummary], tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    copy_data_dir(full_corpus[0], data)
+    copy_data_dir(base_corpus[0], data)
     store = open_store(data)
     reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
     editor = reviews.add_user("ed", [Role.EDITOR])

@@ -415,6 +415,11 @@ def _reference(n: int, hit: Hit) -> Reference:
         quote=hit.text,
         start=hit.start,
         end=hit.end,
+        date=hit.date,
+        page=hit.page,
+        grade=hit.grade,
+        supported_by=hit.supported_by,
+        age_note=hit.age_note,
     )
 
 

@@ -30,7 +30,7 @@ from osler.evaluate import metrics
 from osler.retrieve.search import Searcher
 from osler.store import Store
 
-TASKS = ("medquad", "bioasq", "pubmedqa")
+TASKS = ("medquad", "bioasq", "pubmedqa", "evidence")
 SEED = 13
 MEDQUAD_LIMIT = 2000
 #: Passages asked of Osler per question (at most `per_document` per document: >= 10 documents).
@@ -61,9 +61,19 @@ TASK_METRICS: dict[str, dict[str, Metric]] = {
         "recall@5": lambda r, g: metrics.recall_at_k(r, g, 5),
         "mrr@10": lambda r, g: metrics.reciprocal_rank(r, g, 10),
     },
+    "evidence": {
+        "recall@1": lambda r, g: metrics.recall_at_k(r, g, 1),
+        "recall@10": lambda r, g: metrics.recall_at_k(r, g, 10),
+        "mrr@10": lambda r, g: metrics.reciprocal_rank(r, g, 10),
+    },
 }
 
-TITLES = {"medquad": "MedQuAD", "bioasq": "BioASQ", "pubmedqa": "PubMedQA"}
+TITLES = {
+    "medquad": "MedQuAD",
+    "bioasq": "BioASQ",
+    "pubmedqa": "PubMedQA",
+    "evidence": "Evidence Inference (dev)",
+}
 
 #: The tasks whose questions any ranking weight was chosen on: their report also gives the
 #: metrics on each half (see `split_of`), so the held-out half shows what tuning did not see.
@@ -240,6 +250,38 @@ def pubmedqa_task(
     )
 
 
+def evidence_task(
+    shared: Path, corpus_ids: Collection[str], limit: int | None = None, seed: int = SEED
+) -> Task:
+    """Evidence Inference development prompts -> the PMC trial report they were written on.
+
+    The query is the prompt's intervention, comparator and outcome ("LMWH versus unfractionated
+    heparin: major haemorrhage"); gold is `pmc:PMC{PMCID}`, the article in `pmc_rct/`.
+    """
+    import csv
+
+    path = _need(shared / "evidence_inference" / "prompts_dev.csv", "evidence")
+    eligible: list[Question] = []
+    missing = 0
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            gold = f"pmc:PMC{row['PMCID'].strip()}"
+            parts = [row.get(k, "").strip() for k in ("Intervention", "Comparator", "Outcome")]
+            if gold not in corpus_ids or not all(parts):
+                missing += 1
+                continue
+            text = f"{parts[0]} versus {parts[1]}: {parts[2]}"
+            eligible.append(Question(row["PromptID"], text, frozenset([gold])))
+    return Task(
+        "evidence",
+        _sample(eligible, limit, seed),
+        level="document",
+        audience="clinician",
+        available=len(eligible),
+        excluded={"prompts_article_not_in_corpus": missing},
+    )
+
+
 def load_task(
     name: str, searcher: Searcher, shared: Path, limit: int | None, seed: int = SEED
 ) -> Task:
@@ -252,6 +294,8 @@ def load_task(
         return bioasq_task(shared, pmids, limit, seed)
     if name == "pubmedqa":
         return pubmedqa_task(shared, ids, limit, seed)
+    if name == "evidence":
+        return evidence_task(shared, ids, limit, seed)
     raise BenchmarkError(f"unknown task {name!r}; choose from {', '.join(TASKS)}")
 
 

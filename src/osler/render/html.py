@@ -12,6 +12,7 @@ from osler.models import Answer
 from osler.render.markdown import (
     bottom_line_label,
     bottom_line_text,
+    reference_notes,
     reference_section,
     review_lines,
 )
@@ -45,5 +46,6 @@ def answer_globals() -> dict[str, object]:
         "bottom_line_label": bottom_line_label,
         "bottom_line_text": bottom_line_text,
         "reference_section": reference_section,
+        "reference_notes": reference_notes,
         "split_items": split_items,
     }

@@ -61,6 +61,21 @@ def reference_section(ref: Reference) -> str | None:
     return section
 
 
+def reference_notes(ref: Reference) -> list[str]:
+    """What else a reader should know of a reference: its page, the source's own grade of the
+    statement, what the passage rests on, and the age of a guideline (plain text)."""
+    notes = []
+    if ref.page:
+        notes.append(f"p. {ref.page}")
+    if ref.grade:
+        notes.append(ref.grade)
+    if ref.supported_by:
+        notes.append("supported by: " + "; ".join(ref.supported_by))
+    if ref.age_note:
+        notes.append(ref.age_note)
+    return notes
+
+
 def review_lines(answer: Answer) -> list[str]:
     """The editorial status lines every renderer shows (plain text, not yet escaped)."""
     if answer.status != "approved":
@@ -108,9 +123,10 @@ def to_markdown(answer: Answer) -> str:
             link = f" <{r.url}>" if r.url else ""
             section = reference_section(r)
             where = f" ({esc(section)})" if section else ""
+            notes = "".join(f" {esc(note)}." for note in reference_notes(r))
             lines.append(
                 f"{r.n}. {esc(r.title)}{where}. {esc(r.source)}{year}. "
-                f"*{r.evidence_level.label}*.{link}"
+                f"*{r.evidence_level.label}*.{notes}{link}"
             )
             lines.append(f"   > {esc(r.quote)}")
         lines.append("")

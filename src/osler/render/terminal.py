@@ -13,6 +13,7 @@ from osler.models import Answer, Statement
 from osler.render.markdown import (
     bottom_line_label,
     bottom_line_text,
+    reference_notes,
     reference_section,
     review_lines,
 )
@@ -60,6 +61,7 @@ def renderable(answer: Answer) -> Group:
             parts.append(
                 f"  [cyan]\\[{r.n}][/] {escape(r.title)}{where} [dim]({escape(r.source)}{year}; "
                 f"{escape(r.evidence_level.label)})[/]"
+                + "".join(f" [dim]{escape(note)}.[/]" for note in reference_notes(r))
                 + (f" [link={r.url}]{escape(r.url)}[/link]" if r.url else "")
             )
     if answer.composer_note:

@@ -15,6 +15,7 @@ from osler.config import RankingWeights
 from osler.index.lexical import LexicalIndex
 from osler.models import Document, Hit, Query
 from osler.retrieve.analyse import analyse
+from osler.retrieve.editions import superseded
 from osler.retrieve.rank import Candidate, question_words, rank
 from osler.store import Store, open_store
 
@@ -89,6 +90,8 @@ class Searcher:
         self.dense = dense
         self.weights = weights or RankingWeights()
         self.documents: dict[str, Document] = {d.id: d for d in store.document_summaries()}
+        #: Older editions of pages that a newer document replaces (kept in the store, not served).
+        self.superseded: dict[str, str] = superseded(self.documents.values())
 
     @classmethod
     def open(cls, data_dir: Path | None = None, *, dense: bool = True) -> Searcher:
@@ -167,7 +170,7 @@ class Searcher:
         for pid, score in scores.items():
             passage = passages.get(pid)
             doc = self.documents.get(passage.document_id) if passage else None
-            if passage is None or doc is None:
+            if passage is None or doc is None or doc.id in self.superseded:
                 continue
             if datasets and doc.extra.get("dataset") not in datasets:
                 continue

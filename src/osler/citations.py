@@ -1,0 +1,81 @@
+"""What a cited passage rests on, as a reader sees it: its page, its grade, its references.
+
+Parsers record these on passages (`Passage.extra`: 'cites', 'loe', 'page') and, for sources
+with reference lists (PDQ), on the document (`extra['references']`: a JSON object of
+reference key -> {'text', 'pmid'}). This module turns them into short labels.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+from osler.models import Document, EvidenceLevel, Passage
+
+#: A guideline older than this many years is flagged as possibly out of date.
+GUIDELINE_MAX_AGE_YEARS = 5
+
+_AUTHOR = re.compile(r"^\s*([A-Z][A-Za-z'\-]+(?: [A-Z][A-Za-z'\-]+)*?)(?: [A-Z]{1,3})?[,:]")
+_YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
+#: "... Title. N Engl J Med 362 (14): 1273-81, 2010." -> the journal before the volume.
+_JOURNAL = re.compile(r"\.\s+([A-Z][A-Za-z .&]+?)\s+\d+\s*(?:\(|:)")
+
+
+def reference_label(ref: dict[str, str]) -> str:
+    """'Valle 2010, N Engl J Med, PMID 20375404' from one entry of a reference list."""
+    text = " ".join(str(ref.get("text", "")).split())
+    parts = []
+    author = _AUTHOR.match(text)
+    years = _YEAR.findall(text)
+    if author:
+        parts.append(author.group(1) + (f" {years[-1]}" if years else ""))
+    else:
+        head = text.split(". ")[0][:60].rstrip(" .:")
+        parts.append(head + (f" {years[-1]}" if years else ""))
+    journal = _JOURNAL.search(text)
+    if journal:
+        parts.append(journal.group(1).strip())
+    if ref.get("pmid"):
+        parts.append(f"PMID {ref['pmid']}")
+    return ", ".join(parts) if parts else text[:80]
+
+
+def references_of(doc: Document) -> dict[str, dict[str, str]]:
+    """The document's reference list by key ({} when it has none or it is unreadable)."""
+    raw = doc.extra.get("references")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def supported_by(doc: Document, passage: Passage) -> list[str]:
+    """Labels of the references a passage cites, in the order it cites them."""
+    keys = [k for k in passage.extra.get("cites", "").split(",") if k]
+    if not keys:
+        return []
+    refs = references_of(doc)
+    return [reference_label(refs[k]) for k in keys if k in refs]
+
+
+def grade(doc: Document, passage: Passage) -> str | None:
+    """The source's own level of evidence for this passage ('PDQ level of evidence A1')."""
+    value = passage.extra.get("loe")
+    if not value:
+        return None
+    scheme = doc.extra.get("grade_scheme", "Level of evidence")
+    return f"{scheme} {value}"
+
+
+def age_note(doc: Document, today: date | None = None) -> str | None:
+    """'guideline from 2014, over 5 years old' for an aged guideline; None otherwise."""
+    if doc.evidence_level is not EvidenceLevel.GUIDELINE or not doc.year:
+        return None
+    age = (today or date.today()).year - doc.year
+    if age <= GUIDELINE_MAX_AGE_YEARS:
+        return None
+    return f"guideline from {doc.year}, over {GUIDELINE_MAX_AGE_YEARS} years old: check for updates"
