@@ -61,8 +61,8 @@ def test_reference_labels_and_supporting_references() -> None:
     )
     passage = Passage(id="d#0", document_id="d", section="", ordinal=0, text="x", start=0, end=1,
                       extra={"cites": "5.10,9.9", "loe": "A1"})
-    assert citations.supported_by(doc, passage) == ["Valle 2010, N Engl J Med, PMID 20375404"]
-    assert citations.grade(doc, passage) == "Level of evidence A1"
+    assert citations.supported_by(doc, passage.extra) == ["Valle 2010, N Engl J Med, PMID 20375404"]
+    assert citations.grade(doc, passage.extra) == "Level of evidence A1"
 
 
 def test_a_newer_edition_of_the_same_page_supersedes_the_older() -> None:

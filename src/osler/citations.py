@@ -11,7 +11,7 @@ import json
 import re
 from datetime import date
 
-from osler.models import Document, EvidenceLevel, Passage
+from osler.models import Document, EvidenceLevel
 
 #: A guideline older than this many years is flagged as possibly out of date.
 GUIDELINE_MAX_AGE_YEARS = 5
@@ -41,6 +41,21 @@ def reference_label(ref: dict[str, str]) -> str:
     return ", ".join(parts) if parts else text[:80]
 
 
+def merged(first: dict[str, str], second: dict[str, str]) -> dict[str, str]:
+    """The annotations of two adjoining passages as one span's (cites joined, pages spanned)."""
+    out = dict(first)
+    cites = [c for c in (first.get("cites", "") + "," + second.get("cites", "")).split(",") if c]
+    if cites:
+        out["cites"] = ",".join(dict.fromkeys(cites))
+    if second.get("loe") and not first.get("loe"):
+        out["loe"] = second["loe"]
+    pages = [p for p in (first.get("page"), second.get("page")) if p]
+    if pages:
+        begin, finish = pages[0].split("-")[0], pages[-1].split("-")[-1]
+        out["page"] = begin if begin == finish else f"{begin}-{finish}"
+    return out
+
+
 def references_of(doc: Document) -> dict[str, dict[str, str]]:
     """The document's reference list by key ({} when it has none or it is unreadable)."""
     raw = doc.extra.get("references")
@@ -53,18 +68,18 @@ def references_of(doc: Document) -> dict[str, dict[str, str]]:
     return value if isinstance(value, dict) else {}
 
 
-def supported_by(doc: Document, passage: Passage) -> list[str]:
-    """Labels of the references a passage cites, in the order it cites them."""
-    keys = [k for k in passage.extra.get("cites", "").split(",") if k]
+def supported_by(doc: Document, annotations: dict[str, str]) -> list[str]:
+    """Labels of the references a passage cites (its annotations' 'cites'), in order."""
+    keys = [k for k in annotations.get("cites", "").split(",") if k]
     if not keys:
         return []
     refs = references_of(doc)
     return [reference_label(refs[k]) for k in keys if k in refs]
 
 
-def grade(doc: Document, passage: Passage) -> str | None:
-    """The source's own level of evidence for this passage ('PDQ level of evidence A1')."""
-    value = passage.extra.get("loe")
+def grade(doc: Document, annotations: dict[str, str]) -> str | None:
+    """The source's own level of evidence for a passage ('Level of evidence A1')."""
+    value = annotations.get("loe")
     if not value:
         return None
     scheme = doc.extra.get("grade_scheme", "Level of evidence")

@@ -176,21 +176,15 @@ class Hit(BaseModel):
     start: int = 0
     end: int = 0
     components: dict[str, float] = Field(default_factory=dict)
-    date: str | None = Field(default=None, description="The document's date (ISO, maybe partial)")
-    page: str | None = Field(default=None, description="PDF page(s) of the passage, '14' or '14-15'")
-    grade: str | None = Field(default=None, description="The source's own level of evidence")
-    supported_by: list[str] = Field(
-        default_factory=list, description="The references the passage cites in its source"
+    passage_extra: dict[str, str] = Field(
+        default_factory=dict, description="The passage's annotations (cites, loe, page)"
     )
-    age_note: str | None = Field(default=None, description="Set for a guideline past its age")
 
     @classmethod
     def of(
         cls, doc: Document, passage: Passage, score: float, components: dict[str, float]
     ) -> Hit:
         """The hit for `passage` of `doc`, with its score and the score's components."""
-        from osler import citations
-
         return cls(
             passage_id=passage.id,
             document_id=doc.id,
@@ -207,11 +201,7 @@ class Hit(BaseModel):
             start=passage.start,
             end=passage.end,
             components=components,
-            date=doc.pub_date,
-            page=passage.extra.get("page"),
-            grade=citations.grade(doc, passage),
-            supported_by=citations.supported_by(doc, passage),
-            age_note=citations.age_note(doc),
+            passage_extra=passage.extra,
         )
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from osler import citations
 from osler.audience import profile_for
 from osler.compose import extractive, safety, templates
 from osler.conversation import Turn, covers, resolve, suggest
@@ -16,6 +17,7 @@ from osler.models import (
     Answer,
     AnswerSection,
     Audience,
+    Document,
     Hit,
     Passage,
     Query,
@@ -169,6 +171,7 @@ def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list
                         "start": p.start,
                         "end": p.end,
                         "score": hit.score * NEIGHBOUR_SCORE,
+                        "passage_extra": p.extra,
                         "components": {**hit.components, "section": 1.0},
                     }
                 )
@@ -206,6 +209,7 @@ def _continued(store: Store, hit: Hit, passages: list[Passage]) -> Hit:
     following = [] if at is None else passages[at + 1 : at + 1 + MAX_LIST_CONTINUATIONS]
     document = None
     end = hit.end
+    extra = hit.passage_extra
     for p in following:
         if p.section != hit.section or not p.text.startswith("- "):
             break
@@ -213,9 +217,12 @@ def _continued(store: Store, hit: Hit, passages: list[Passage]) -> Hit:
         if document is None or document.text[end : p.start] not in ("\n", " "):
             break
         end = p.end
+        extra = citations.merged(extra, p.extra)
     if end == hit.end or document is None:
         return hit
-    return hit.model_copy(update={"text": document.text[hit.start : end], "end": end})
+    return hit.model_copy(
+        update={"text": document.text[hit.start : end], "end": end, "passage_extra": extra}
+    )
 
 
 class Answerer:
@@ -342,7 +349,7 @@ class Answerer:
                 + ", ".join(repr(m) for m in missing)
                 + ". The closest sources are listed; no answer is composed from unrelated text."
             )
-            return _abstain(answer, reason, hits[:3], timings, began)
+            return _abstain(answer, reason, hits[:3], timings, began, self.searcher.documents)
         hits = with_list_continuations(
             self.searcher.store, with_section_neighbours(self.searcher.store, hits, query)
         )
@@ -361,14 +368,16 @@ class Answerer:
             reason = (
                 "Insufficient evidence: no sentence in the retrieved sources answers the question."
             )
-            return _abstain(answer, reason, hits[:3], timings, began)
+            return _abstain(answer, reason, hits[:3], timings, began, self.searcher.documents)
         answer.bottom_line = draft.bottom_line
         answer.sections = draft.sections
         if profile.glossary:  # definitions cite passages too: they join draft.cited
             said = [draft.bottom_line, *[s for section in draft.sections for s in section.items]]
             answer.glossary = self.glossary.define(said, draft.cited, focus=query.focus)
         answer.questions_to_ask = profile.questions_for(templates.template_name(query.question_type))
-        answer.references = [_reference(n, h) for n, h in enumerate(draft.cited, 1)]
+        answer.references = [
+            _reference(n, h, self.searcher.documents) for n, h in enumerate(draft.cited, 1)
+        ]
         answer.evidence_summary = dict(Counter(r.evidence_level.value for r in answer.references))
         answer.follow_ups = self._follow_ups(query, hits)
         answer.timings_ms = {**timings, "total": _ms(began)}
@@ -401,7 +410,9 @@ def _llm_draft(
     return draft, note
 
 
-def _reference(n: int, hit: Hit) -> Reference:
+def _reference(n: int, hit: Hit, documents: dict[str, Document]) -> Reference:
+    doc = documents.get(hit.document_id)
+    notes = hit.passage_extra
     return Reference(
         n=n,
         document_id=hit.document_id,
@@ -415,21 +426,27 @@ def _reference(n: int, hit: Hit) -> Reference:
         quote=hit.text,
         start=hit.start,
         end=hit.end,
-        date=hit.date,
-        page=hit.page,
-        grade=hit.grade,
-        supported_by=hit.supported_by,
-        age_note=hit.age_note,
+        date=doc.pub_date if doc else None,
+        page=notes.get("page"),
+        grade=citations.grade(doc, notes) if doc else None,
+        supported_by=citations.supported_by(doc, notes) if doc else [],
+        age_note=citations.age_note(doc) if doc else None,
     )
 
 
 def _abstain(
-    answer: Answer, reason: str, closest: list[Hit], timings: dict[str, float], began: float
+    answer: Answer,
+    reason: str,
+    closest: list[Hit],
+    timings: dict[str, float],
+    began: float,
+    documents: dict[str, Document] | None = None,
 ) -> Answer:
+    documents = documents or {}
     answer.abstained = True
     answer.abstain_reason = reason
     answer.bottom_line = Statement(text=reason)
-    answer.references = [_reference(n, h) for n, h in enumerate(closest, 1)]
+    answer.references = [_reference(n, h, documents) for n, h in enumerate(closest, 1)]
     if closest:
         answer.sections = [
             AnswerSection(
