@@ -156,6 +156,24 @@ class Query(BaseModel):
     expansions: dict[str, str] = Field(
         default_factory=dict, description="Abbreviation -> long form (or back) added to the search"
     )
+    topic_terms: list[str] = Field(
+        default_factory=list, description="Focus words that name a topic of the corpus"
+    )
+    qualifiers: list[str] = Field(
+        default_factory=list, description="Focus words beyond the topic ('early', 'in children')"
+    )
+    droppable: list[str] = Field(
+        default_factory=list,
+        description="Qualifiers the corpus knows as ordinary words: they never force abstention",
+    )
+    corrections: dict[str, str] = Field(
+        default_factory=dict, description="Misspelt word -> the corpus word it was read as"
+    )
+    set_aside: list[str] = Field(
+        default_factory=list,
+        description="Qualifiers the answer no longer requires (the sources do not use them); "
+        "a page naming another topic instead is still kept out",
+    )
 
 
 class Hit(BaseModel):

@@ -28,6 +28,7 @@ from osler.retrieve.analyse import words
 from osler.retrieve.rank import section_factor
 from osler.retrieve.search import Searcher
 from osler.store import Store
+from osler.text import tokens
 
 #: Turns a conversation remembers.
 MAX_TURNS = 20
@@ -69,6 +70,25 @@ def title_for(query: Query) -> str:
     return pattern.format(title_case(phrase))
 
 
+def _topic_span(phrase: str, query: Query) -> str:
+    """The phrase from its first to its last word that names the topic or a qualifier the
+    answer keeps ("are available for psoriasis" -> "psoriasis"); the phrase if none does."""
+    kept = set(query.topic_terms) | (set(query.qualifiers) - set(query.droppable))
+    if not query.topic_terms:
+        return phrase
+    fix = query.corrections
+    parts = phrase.split()
+    marks = [
+        i
+        for i, w in enumerate(parts)
+        if any(fix.get(t, t) in kept for t in tokens(w))
+    ]
+    if not marks:
+        return phrase
+    span = parts[marks[0] : marks[-1] + 1]
+    return " ".join(fix.get(w.lower(), w) for w in span)
+
+
 def focus_phrase(query: Query) -> str:
     """The topic as the reader wrote it: "liver metastases from gallbladder cancer"."""
     phrase = query.cleaned
@@ -87,7 +107,25 @@ def focus_phrase(query: Query) -> str:
         phrase = query.focus
     if query.question_type == "yes_no":
         return query.focus
-    return phrase
+    return _topic_span(phrase, query)
+
+
+def narrowed(query: Query) -> Query | None:
+    """The query about its topic alone, the ordinary-word qualifiers set aside (None when it
+    has none): what is answered when the sources do not speak of "available" or "early"."""
+    drop = set(query.droppable)
+    if not drop or not query.topic_terms:
+        return None
+    keep = [t for t in query.focus_terms if not (set(tokens(t)) & drop)]
+    return query.model_copy(
+        update={
+            "focus_terms": keep or query.topic_terms,
+            "focus": " ".join(w for w in query.focus.split() if w.lower() not in drop),
+            "qualifiers": [q for q in query.qualifiers if q not in drop],
+            "droppable": [],
+            "set_aside": [*query.set_aside, *query.droppable],
+        }
+    )
 
 
 #: "Do you have information about X?" asks what X is; it is not a yes/no question.
@@ -292,6 +330,12 @@ class Answerer:
             answer.conversation_id = conversation_id
         return answer
 
+    def _keys(self, query: Query) -> list[str]:
+        """The focus words every sentence must hold (see extractive.key_terms)."""
+        # A yes/no question's focus is a claim, not a name: its rarest word is no key word.
+        rarity = None if query.question_type == "yes_no" else self.title_words
+        return extractive.key_terms(extractive.specific_focus(query), rarity)
+
     def _follow_ups(self, query: Query, hits: list[Hit]) -> list[str]:
         """Questions about other facets of the sources that are about this focus."""
         focus = focus_phrase(query)
@@ -335,14 +379,19 @@ class Answerer:
         mark = time.perf_counter()
         hits = self.searcher.search(standalone, k=k, audience=audience)
         timings["retrieve"] = _ms(mark)
-        # A yes/no question's focus is a claim, not a name: its rarest word is no key word.
-        rarity = None if query.question_type == "yes_no" else self.title_words
-        keys = extractive.key_terms(extractive.specific_focus(query), rarity)
-        if not safety.looks_medical(standalone, self.topics) and not _together(query, hits, keys):
+        keys = self._keys(query)
+        named = bool(query.topic_terms) and not query.qualifiers  # the question is a topic's name
+        if not (named or safety.looks_medical(standalone, self.topics)) and not _together(
+            query, hits, keys
+        ):
             return _abstain(answer, safety.NON_MEDICAL_REASON, [], timings, began)
         if not hits:
             return _abstain(answer, "No indexed source matches this question.", [], timings, began)
         missing = uncovered_focus(query, hits, keys)
+        narrow = narrowed(query) if missing else None
+        if narrow is not None:  # qualifiers the sources do not use never force an abstention
+            query, keys = narrow, self._keys(narrow)
+            missing = uncovered_focus(query, hits, keys)
         if missing:
             reason = (
                 "Insufficient evidence: the indexed sources do not cover "
@@ -363,6 +412,13 @@ class Answerer:
             draft = extractive.compose(
                 query, hits, audience, urgent=answer.notice is not None, keys=keys
             )
+            narrow = narrowed(query) if draft is None else None
+            if narrow is not None:
+                query, keys = narrow, self._keys(narrow)
+                draft = extractive.compose(
+                    query, hits, audience, urgent=answer.notice is not None, keys=keys
+                )
+        answer.title = title_for(query)
         timings["compose"] = _ms(mark)
         if draft is None:
             reason = (

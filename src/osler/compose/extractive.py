@@ -20,6 +20,7 @@ from osler.models import AnswerSection, Hit, Query, Statement
 from osler.readability import grade
 from osler.retrieve.analyse import STOP_WORDS
 from osler.retrieve.rank import SECTION_CUES
+from osler.text import GENERIC, same_word, tokens
 
 #: Navigation and page furniture that is never a medical statement.
 BOILERPLATE = re.compile(
@@ -49,13 +50,6 @@ BOILERPLATE = re.compile(
     r"centers for disease control and prevention\.?$)",
     re.I,
 )
-#: Words too general to show that a sentence or source is about a question's topic.
-GENERIC = frozenset(
-    "disease diseases syndrome syndromes disorder disorders condition conditions problem problems "
-    "infection infections type types adult adults child children childhood chronic acute severe "
-    "mild cancer cancers tumor tumors symptoms treatment patients health medical drug drugs "
-    "medicine medicines done related associated".split()
-)
 #: Sentences that state an aim or a method, not a finding ("Objective: To compare ...").
 NOT_A_FINDING = re.compile(
     r"^((objectives?|aims?|purpose|background|methods?|design|setting)\s*:|"
@@ -81,15 +75,6 @@ class Candidate:
     words: frozenset[str] = field(default_factory=frozenset)
     #: Flesch-Kincaid grade, computed only for readers with a readability target.
     grade: float | None = None
-
-
-_POSSESSIVE = re.compile(r"['\u2019]s\b|['\u2019]", re.I)
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens as the composer compares them: possessives dropped, hyphenated
-    and dotted names split ("Crohn's" -> crohn; "iron-deficiency" -> iron, deficiency)."""
-    return re.findall(r"[^\W_]+", _POSSESSIVE.sub("", text.lower()))
 
 
 def stems(text: str) -> frozenset[str]:
@@ -232,22 +217,6 @@ def key_terms(specific: list[str], rarity: Mapping[str, int] | None = None) -> l
         if rarest not in keys:
             keys.append(rarest)
     return keys
-
-
-#: Letters two forms of a word may differ by at the end ("metastases", "metastatic").
-SAME_WORD_ENDING = 3
-
-
-def same_word(key: str, token: str) -> bool:
-    """Whether a text token is the key word, give or take an ending ("dystrophy" and
-    "dystrophies", "syndrome" and "syndromes"; not "hydroxylase" and "hydroxysteroid")."""
-    if key == token:
-        return True
-    if len(key) <= 3 or any(c.isdigit() for c in key):
-        return False  # codes and numbers match exactly
-    shared = next((i for i, (a, b) in enumerate(zip(key, token, strict=False)) if a != b), None)
-    shared = min(len(key), len(token)) if shared is None else shared
-    return shared >= max(6, min(len(key), len(token)) - SAME_WORD_ENDING)
 
 
 def focus_covered(

@@ -220,6 +220,7 @@ class HidingSearcher(Searcher):
         self.hidden = frozenset(ids)
         for doc_id in self.hidden:
             self.documents.pop(doc_id, None)
+        self.topics.hidden = self.hidden  # hidden pages name no topic
         try:
             yield
         finally:
@@ -227,6 +228,7 @@ class HidingSearcher(Searcher):
                 if doc_id in self.every:
                     self.documents[doc_id] = self.every[doc_id]
             self.hidden = frozenset()
+            self.topics.hidden = self.hidden
 
     def search(self, question: str, **options: Any) -> list[Hit]:
         return [h for h in super().search(question, **options) if h.document_id not in self.hidden]

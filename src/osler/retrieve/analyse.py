@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from osler.models import Query
+from osler.text import normalise
 
 #: Question types, tried in order; the first whose cue matches wins. One place, with tests.
 QUESTION_TYPES: list[tuple[str, re.Pattern[str]]] = [
@@ -118,7 +119,7 @@ STOP_WORDS = frozenset(
 
 _WORD = re.compile(r"[^\W_](?:[\w'\-]*[^\W_])?")
 #: Words that name the question type rather than the focus ("treatments for X").
-_TYPE_WORDS = re.compile(
+TYPE_WORDS = _TYPE_WORDS = re.compile(
     r"\b(treatments?|therapy|therapies|options?|symptoms?|signs?|causes?|diagnos\w+|tests?|outlook|"
     r"prognosis|risks?|prevent\w*|side[- ]effects?|dos(e|age|ing)|interactions?|genetic|changes|"
     r"related|inherited|inheritance|frequency|affected|how many|stages?|complications?|research|"
@@ -165,10 +166,17 @@ def focus_of(cleaned: str) -> str:
     return " ".join(kept)
 
 
+#: A gloss in parentheses ("lupus (SLE)", "(mets)", "(an underactive thyroid)"): another name
+#: for what it follows, searched but not a word the answer must contain.
+_GLOSS = re.compile(r"\s*\(([^()]{1,80})\)")
+
+
 def analyse(question: str, abbreviations: dict[str, str] | None = None) -> Query:
     """Analyse a question for retrieval; `abbreviations` maps short form -> long form."""
-    question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+    question = normalise(question)[:MAX_QUESTION_CHARS]
     cleaned = _BOILERPLATE.sub("", question, count=1).strip(" ?.!") or question.strip(" ?.!")
+    glosses = [g for g in _GLOSS.findall(cleaned) if g.strip().lower() != "are"]
+    cleaned = " ".join(_GLOSS.sub(" ", cleaned).split()) or cleaned
     qtype, yes_no = question_type(question)
     focus = focus_of(cleaned)
     terms = content_terms(cleaned)
@@ -184,6 +192,7 @@ def analyse(question: str, abbreviations: dict[str, str] | None = None) -> Query
                 expansions[short] = long_form
     extra = [t for v in expansions.values() for t in content_terms(v)]
     extra += [k.lower() for k in expansions]
+    extra += [t for g in glosses for t in content_terms(g)]
     expansion_terms = [t for t in dict.fromkeys(extra) if t not in terms]
     focus_terms = content_terms(focus)
     for short, long_form in expansions.items():

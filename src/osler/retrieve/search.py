@@ -17,6 +17,7 @@ from osler.models import Document, Hit, Query
 from osler.retrieve.analyse import analyse
 from osler.retrieve.editions import superseded
 from osler.retrieve.rank import Candidate, question_words, rank
+from osler.retrieve.topics import Topics, resolved
 from osler.store import Store, open_store
 
 #: Most candidates taken from an index when widening the net for k results.
@@ -92,6 +93,7 @@ class Searcher:
         self.documents: dict[str, Document] = {d.id: d for d in store.document_summaries()}
         #: Older editions of pages that a newer document replaces (kept in the store, not served).
         self.superseded: dict[str, str] = superseded(self.documents.values())
+        self._topics: Topics | None = None
 
     @classmethod
     def open(cls, data_dir: Path | None = None, *, dense: bool = True) -> Searcher:
@@ -111,8 +113,19 @@ class Searcher:
     def close(self) -> None:
         self.store.close()
 
+    @property
+    def topics(self) -> Topics:
+        """The corpus's topic names (built on first use, from the document metadata)."""
+        if self._topics is None:
+            self._topics = Topics(
+                self.documents.values(),
+                self.lexical.abbreviations,
+                lambda words: self.lexical.document_frequencies(words)[1],
+            )
+        return self._topics
+
     def analyse(self, question: str) -> Query:
-        return analyse(question, self.lexical.abbreviations)
+        return resolved(analyse(question, self.lexical.abbreviations), self.topics)
 
     def search(
         self,
