@@ -123,3 +123,18 @@ def test_annotated_lead_ins_and_sentences_are_not_subheadings() -> None:
     assert {p.section for p in passages} == {"Histology"}
     assert passages[0].extra == {"cites": "1.1,2.1"}
     assert passages[0].text.endswith("Squamous cell carcinoma.")
+
+
+def test_a_marker_between_words_keeps_them_apart() -> None:
+    """A page marker written before the words it qualifies ("the ⟦page:14⟧patients") is lifted
+    without gluing the words; a trailing citation takes the space before it along."""
+    from osler.ingest.annotations import mark
+
+    body = (
+        f"The trial enrolled 410 patients. {mark('cite', '5.10')} Then the {mark('page', '14')}"
+        f"patients were followed.{mark('cite', '5.11')}"
+    )
+    text, [passage] = chunking.build("d", [Section(heading="Results", text=body)])
+    assert passage.text == "The trial enrolled 410 patients. Then the patients were followed."
+    assert text[passage.start : passage.end] == passage.text
+    assert passage.extra == {"cites": "5.10,5.11", "page": "14"}

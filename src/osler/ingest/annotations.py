@@ -15,7 +15,11 @@ from bisect import bisect_right
 from osler.models import Passage
 
 OPEN, CLOSE = "\u27e6", "\u27e7"  # ⟦ ⟧: never in the sources' text
-_MARK = re.compile(f" ?{OPEN}([a-z]+):([^{CLOSE}]*){CLOSE}")
+#: A marker, with the space before it when a space (or the end, or another marker) follows it:
+#: "rare. ⟦cite:1⟧ Next" -> "rare. Next", but "the ⟦page:3⟧patients" -> "the patients".
+_MARK = re.compile(
+    f"(?: (?={OPEN}[^{CLOSE}]*{CLOSE}(?:\\s|$|{OPEN})))?{OPEN}([a-z]+):([^{CLOSE}]*){CLOSE}"
+)
 
 #: Kinds that qualify what comes before them (a marker at a passage's start belongs to the
 #: previous passage); other kinds (page) qualify what follows.
