@@ -93,3 +93,48 @@ def test_a_lead_in_stays_with_its_list(shared: Path) -> None:
     assert table[0].text.startswith(PHENOTYPE_HEADER + ": - ")
     assert table[0].text.count(" - ") >= 3
     assert "Human Phenotype Ontology (HPO) has collected" not in table[0].text
+
+
+def test_annotation_markers_do_not_hide_sentence_ends() -> None:
+    """A citation glued after a full stop still ends the sentence, and stays with it."""
+    from osler.ingest.annotations import mark
+
+    cite = mark("cite", "1.2")
+    text = f"The tumor is rarely diagnosed early.{cite} In such cases it cannot be removed.{cite}"
+    sentences = [text[s:e] for s, e in sentence_spans(text)]
+    assert sentences == [
+        f"The tumor is rarely diagnosed early.{cite}",
+        f"In such cases it cannot be removed.{cite}",
+    ]
+
+
+def test_annotated_lead_ins_and_sentences_are_not_subheadings() -> None:
+    from osler.ingest.annotations import mark
+
+    body = "\n".join(
+        [
+            f"Cancer of this kind is rare.{mark('cite', '1.1')}",
+            f"The histological types include:{mark('cite', '2.1')}",
+            "- Adenocarcinoma.",
+            "- Squamous cell carcinoma.",
+        ]
+    )
+    _, passages = chunking.build("d", [Section(heading="Histology", text=body)])
+    assert {p.section for p in passages} == {"Histology"}
+    assert passages[0].extra == {"cites": "1.1,2.1"}
+    assert passages[0].text.endswith("Squamous cell carcinoma.")
+
+
+def test_a_marker_between_words_keeps_them_apart() -> None:
+    """A page marker written before the words it qualifies ("the ⟦page:14⟧patients") is lifted
+    without gluing the words; a trailing citation takes the space before it along."""
+    from osler.ingest.annotations import mark
+
+    body = (
+        f"The trial enrolled 410 patients. {mark('cite', '5.10')} Then the {mark('page', '14')}"
+        f"patients were followed.{mark('cite', '5.11')}"
+    )
+    text, [passage] = chunking.build("d", [Section(heading="Results", text=body)])
+    assert passage.text == "The trial enrolled 410 patients. Then the patients were followed."
+    assert text[passage.start : passage.end] == passage.text
+    assert passage.extra == {"cites": "5.10,5.11", "page": "14"}

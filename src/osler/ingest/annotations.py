@@ -15,7 +15,11 @@ from bisect import bisect_right
 from osler.models import Passage
 
 OPEN, CLOSE = "\u27e6", "\u27e7"  # ⟦ ⟧: never in the sources' text
-_MARK = re.compile(f"( ?){OPEN}([a-z]+):([^{CLOSE}]*){CLOSE}")
+#: A marker, with the space before it when a space (or the end, or another marker) follows it:
+#: "rare. ⟦cite:1⟧ Next" -> "rare. Next", but "the ⟦page:3⟧patients" -> "the patients".
+_MARK = re.compile(
+    f"(?: (?={OPEN}[^{CLOSE}]*{CLOSE}(?:\\s|$|{OPEN})))?{OPEN}([a-z]+):([^{CLOSE}]*){CLOSE}"
+)
 
 #: Kinds that qualify what comes before them (a marker at a passage's start belongs to the
 #: previous passage); other kinds (page) qualify what follows.
@@ -30,28 +34,21 @@ def mark(kind: str, value: str) -> str:
     return f"{OPEN}{kind}:{clean}{CLOSE}"
 
 
-def _replacement(m: re.Match[str]) -> str:
-    """A marker goes; the space before it stays only where a word follows ('and ⟦⟧ends')."""
-    following = m.string[m.end() : m.end() + 1]
-    return m.group(1) if following and not following.isspace() and following not in ".,;:)" else ""
-
-
 def strip(text: str) -> str:
     """Text without markers (for headings, titles and anything not chunked)."""
-    return _MARK.sub(_replacement, text) if OPEN in text else text
+    return _MARK.sub("", text) if OPEN in text else text
 
 
 def lift(text: str, passages: list[Passage]) -> tuple[str, list[Passage]]:
     """Remove markers from the document text and its passages; annotate each passage."""
     if OPEN not in text:
         return text, passages
-    found_marks = list(_MARK.finditer(text))
-    marks = [(m.start(), m.end(), m.group(2), m.group(3)) for m in found_marks]
-    clean = strip(text)
+    marks = [(m.start(), m.end(), m.group(1), m.group(2)) for m in _MARK.finditer(text)]
+    clean = _MARK.sub("", text)
     cut_starts = [start for start, _, _, _ in marks]
     removed_before = [0]
-    for m in found_marks:
-        removed_before.append(removed_before[-1] + m.end() - m.start() - len(_replacement(m)))
+    for start, end, _, _ in marks:
+        removed_before.append(removed_before[-1] + end - start)
 
     def moved(offset: int) -> int:
         """The clean-text offset of an original offset (an offset inside a marker: its start)."""

@@ -29,6 +29,7 @@ def normalize(text: str) -> str:
 
 
 def _is_subheading(line: str, has_next: bool) -> bool:
+    line = annotations.strip(line)
     words = line.split()
     return has_next and 0 < len(words) <= 8 and not _END_PUNCT.search(line) and line[0] not in "-•*"
 
@@ -91,7 +92,7 @@ _INLINE_LIST = re.compile(r"^[^.!?\n]{1,300}: - \S")
 def _lead_in(body: str, current: list[tuple[int, int]]) -> bool:
     """Whether the passage being built ends with a lead-in to a list ("... include:")."""
     start, end = current[-1]
-    return body[start:end].rstrip().endswith(":")
+    return annotations.strip(body[start:end]).rstrip().endswith(":")
 
 
 def _cut(doc_id: str, heading: str, body: str, base: int, out: list[Passage]) -> None:
@@ -122,7 +123,9 @@ def _cut(doc_id: str, heading: str, body: str, base: int, out: list[Passage]) ->
             label = f"{heading} › {line}" if heading else line
         else:
             # an inline list stays whole: its items are not sentences to cut between
-            whole = _INLINE_LIST.match(line) and _words(line) <= MAX_LIST_LINE_WORDS
+            whole = (
+                _INLINE_LIST.match(annotations.strip(line)) and _words(line) <= MAX_LIST_LINE_WORDS
+            )
             spans = [(0, len(line))] if whole else sentence_spans(line)
             for s, e in spans:
                 span = (line_start + s, line_start + e)

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import pysbd
 
+from osler.ingest.annotations import CLOSE, OPEN
+
 #: Words that end in a period without ending a sentence (lower case, no period).
 ABBREVIATIONS = frozenset(
     [
@@ -137,8 +139,34 @@ def _split_long(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
+#: An inline annotation marker (osler.ingest.annotations), e.g. a citation after a sentence.
+_MARKER = re.compile(f"{OPEN}[^{CLOSE}]*{CLOSE}")
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans (start, end) of the sentences of one line or paragraph, whitespace trimmed."""
+    """Character spans (start, end) of the sentences of one line or paragraph, whitespace trimmed.
+
+    Annotation markers are invisible to the cutting ("... < .001).⟦cite:5.10⟧ The ..." ends a
+    sentence); a marker glued to the end of a sentence is part of that sentence's span.
+    """
+    if OPEN not in text:
+        return _spans(text)
+    kept: list[int] = []  # the offset in `text` of each character of the unmarked text
+    pos = 0
+    for m in _MARKER.finditer(text):
+        kept.extend(range(pos, m.start()))
+        pos = m.end()
+    kept.extend(range(pos, len(text)))
+    spans: list[tuple[int, int]] = []
+    for s, e in _spans("".join(text[i] for i in kept)):
+        end = kept[e - 1] + 1
+        while (m := _MARKER.match(text, end)) is not None:
+            end = m.end()
+        spans.append((kept[s], end))
+    return spans
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     prev = 0
     for cut in [*_cheap_cuts(text), len(text)]:
