@@ -104,7 +104,11 @@ def _stored(store: Store, document_id: str) -> ParsedDocument | None:
 
 
 def _merger(fmt: str) -> Merge | None:
-    return getattr(importlib.import_module(FORMATS[fmt].module), "merge", None)
+    try:
+        module = importlib.import_module(FORMATS[fmt].module)
+    except ImportError:  # the parse reports it, file by file
+        return None
+    return getattr(module, "merge", None)
 
 
 def ingest(

@@ -49,7 +49,9 @@ NEUTRAL = 0.5
 
 #: Source authority by source name (exact) or source type (fallback).
 AUTHORITY_BY_SOURCE: dict[str, float] = {
+    "NCI PDQ": 0.95,
     "cancer.gov PDQ": 0.9,
+    "cancer.gov": 0.85,
     "MedlinePlus": 0.85,
     "DailyMed": 0.9,
     "FDA": 0.9,
@@ -69,6 +71,10 @@ AUTHORITY_BY_SOURCE: dict[str, float] = {
 }
 AUTHORITY_BY_TYPE: dict[str, float] = {
     "local-document": 1.0,
+    "guideline-summary": 0.95,
+    "guideline": 0.9,
+    "drug-label": 0.9,
+    "systematic-review": 0.85,
     "journal-article": 0.7,
     "consumer-health": 0.7,
     "drug-information": 0.5,
