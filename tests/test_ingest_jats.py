@@ -222,7 +222,7 @@ def article_xml(
         ("meta-analysis", EvidenceLevel.SYSTEMATIC_REVIEW, False),
         ("case-report", EvidenceLevel.CASE_REPORT, False),
         ("practice-guideline", EvidenceLevel.GUIDELINE, False),
-        ("research-article", EvidenceLevel.EXPERT_OPINION, True),
+        ("research-article", EvidenceLevel.NOT_GRADED, False),
     ],
 )
 def test_article_type_drives_evidence(
