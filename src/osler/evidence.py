@@ -48,6 +48,9 @@ PUBLICATION_TYPE_LEVELS: dict[str, EvidenceLevel] = {
     "letter": L.EXPERT_OPINION,
     "historical article": L.EXPERT_OPINION,
     "lecture": L.EXPERT_OPINION,
+    # notices about another article (whose design their title may name) report no study
+    "published erratum": L.NOT_GRADED,
+    "retraction of publication": L.NOT_GRADED,
 }
 
 #: MeSH headings that describe the design of the study itself (not "... as Topic").
@@ -80,7 +83,8 @@ _DESIGN_WORDS = r"(?:,? (?:and |or )?(?:[\w/\u2010\u2011-]+|\([^()]{1,40}\))){0,
 #: What a randomized study calls itself. Only the singular: "randomized trials have shown" is
 #: about other studies, and so is "a randomized trial is needed".
 _TRIAL = (
-    r"(?:trial|study|design|comparison|experiment|investigation|evaluation|intervention)\b"
+    r"(?:trial|study|design|comparison|experiment|investigation|evaluation|intervention|"
+    r"fashion|manner)\b"
     r"(?! (?:is|are|would be|should be|will be) (?:needed|warranted|required))"
 )
 _RCT = re.compile(
@@ -88,8 +92,11 @@ _RCT = re.compile(
     rf"|{_RANDOM} (?:to|into|in a|between|at|using|by|according to|\d:\d|all|\d[\d,]* \w+)\b"
     r"|we (?:\w+ )?randomi[sz]ed\b"
     r"|random(?:ly)? (?:assigned|allocated|assignment|allocation)"
-    r"|randomly (?:divided|enrolled|treated|split|placed|received|grouped)"
-    r"|(?:assigned|allocated|divided) (?:\w+ ){0,5}?(?:randomly|at random)"
+    r"|randomly (?:divided|enrolled|treated|split|placed|received|grouped|allotted)"
+    r"|(?:assigned|allocated|allotted|divided|included) (?:\w+,? ){0,5}?(?:randomly|at random)"
+    r"|(?:table of random numbers|random[- ]numbers? (?:table|generat)|computer-generated random)"
+    r"|(?:sequence|order|interventions|treatments|conditions|sessions) (?:[\w-]+ ){0,6}?"
+    r"(?:was|were) randomi[sz]ed\b"
     r"|(?<!\w)(?<!mendelian )randomi[sz]ation\b"
     r"|double-blind(?:ed)?,? (?:randomi[sz]ed|placebo)|placebo-controlled,? double-blind"
     r"|(?:this|an?|our) (?:[\w-]+ ){0,3}RCT\b)",
@@ -171,8 +178,11 @@ TEXT_CUES: list[tuple[EvidenceLevel, re.Pattern[str], re.Pattern[str]]] = [
     (L.RCT, _RCT, _RCT),
     (
         L.OBSERVATIONAL,
+        # not a trial registry ("Iranian Registry of Clinical Trials", "ISRCTN registry")
         _OBS := re.compile(
-            r"\b(cohort|case-control|cross-sectional|retrospective(ly)?|registry|"
+            r"\b(cohort|case-control|cross-sectional|retrospective(ly)?|"
+            r"(?<!trials )(?<!trial )(?<!isrctn )(?<!clinicaltrials\.gov )registry"
+            r"(?! (?:of|for) (?:clinical )?trials| (?:number|no\b|identifier))|"
             r"population-based|longitudinal study|observational|survey)\b",
             re.I,
         ),
