@@ -246,3 +246,14 @@ def test_every_level_has_a_label_and_a_rank() -> None:
     for level in L:
         assert level.label and 1 <= level.rank <= 7
     assert L.NOT_GRADED.rank == L.EXPERT_OPINION.rank == 6
+
+
+def test_not_graded_ranks_and_weighs_as_an_inferred_expert_opinion() -> None:
+    from osler.audience import PROFILES
+    from osler.retrieve.rank import evidence_factor
+
+    for name in PROFILES:
+        assert evidence_factor(L.NOT_GRADED, False, name) == evidence_factor(
+            L.EXPERT_OPINION, True, name
+        )
+        assert evidence_factor(L.NOT_GRADED, False, name) < evidence_factor(L.RCT, True, name)
