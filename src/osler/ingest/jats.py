@@ -327,19 +327,15 @@ def _reference_text(ref: ET.Element) -> str:
     citation = ref.find("element-citation")
     if citation is None:
         return flatten(ref)
-    names = []
-    for name in citation.iter("name"):
-        names.append(
-            f"{flatten(name.find('surname'))} {_initials(flatten(name.find('given-names')))}"
-        )
-    names += [flatten(c) for c in citation.iter("collab")]
+    names = [
+        f"{flatten(name.find('surname'))} {_initials(flatten(name.find('given-names')))}".strip()
+        for name in citation.iter("name")
+    ] + [flatten(collab) for collab in citation.iter("collab")]
     title = flatten(citation.find("article-title")) or flatten(citation.find("chapter-title"))
-    parts = [", ".join(n.strip() for n in names if n.strip())]
-    parts = [": ".join(p for p in [parts[0], title] if p)]
-    tail = " ".join(
-        t for t in (flatten(citation.find("source")), flatten(citation.find("year"))) if t
-    )
-    return ". ".join(p for p in [*parts, tail] if p)
+    head = ": ".join(part for part in (", ".join(n for n in names if n), title) if part)
+    source = (flatten(citation.find("source")), flatten(citation.find("year")))
+    tail = " ".join(part for part in source if part)
+    return ". ".join(part for part in (head, tail) if part)
 
 
 def _references(article: ET.Element) -> dict[str, dict[str, str]]:
