@@ -68,7 +68,9 @@ PATIENT_HEADINGS = _frozen(
 )
 
 QUESTIONS_HEADING = "Questions to ask your care team"
-QUESTIONS_NOTE = "General questions to bring to your appointment; they are not taken from the sources."
+QUESTIONS_NOTE = (
+    "General questions to bring to your appointment; they are not taken from the sources."
+)
 #: Generic questions a patient can bring to an appointment, by template. They make no medical
 #: claim (no condition, test, drug or figure), so they need no source; they are shown apart
 #: from the cited statements and labelled as general questions.
@@ -138,8 +140,11 @@ class Profile:
     questions_heading: str = QUESTIONS_HEADING
 
     def evidence(self, level: EvidenceLevel, inferred: bool = False) -> float:
-        """Evidence factor of a level for this reader; a level inferred from text counts 3/4."""
-        return self.evidence_weights[level] * (0.75 if inferred else 1.0)
+        """Evidence factor of a level for this reader; a level inferred from text counts 3/4,
+        and so does 'not graded' (it ranks as expert opinion, 6): a document of no stated
+        design weighs what it did when it was guessed to be an inferred expert opinion."""
+        guessed = inferred or level is L.NOT_GRADED
+        return self.evidence_weights[level] * (0.75 if guessed else 1.0)
 
     def audience_fit(self, audience: Audience) -> float:
         """1 when a document was written for this reader, 0 when not, 0.5 without preference."""

@@ -154,15 +154,18 @@ def professional_document(
     publication_types: list[str],
     mesh_terms: list[str],
     assess_types: list[str] | None = None,
+    methods: str = "",
     **fields: object,
 ) -> Document:
     """A professional Document, its evidence level assessed from the metadata given.
 
-    assess_types, when given, replaces publication_types for the assessment only.
+    assess_types, when given, replaces publication_types for the assessment only; methods is
+    the text of a full text's methods section, for its cues.
     """
     verdict = evidence.assess(
         title=title,
         abstract=abstract,
+        methods=methods,
         publication_types=publication_types if assess_types is None else assess_types,
         mesh_terms=mesh_terms,
     )
