@@ -209,7 +209,7 @@ def test_whole_folder_parses_without_html(folder: Path) -> None:
 
 
 def test_detection_and_truncated_file(folder: Path, store: Store, tmp_path: Path) -> None:
-    assert {detect(p) for p in sorted(folder.glob("*.xml"))[:50]} == {"ngc"}
+    assert {detect(p) for p in folder.glob("*.xml")} == {"ngc"}
     inbox = tmp_path / "in"
     inbox.mkdir()
     data = (folder / "ngc-10000.xml").read_bytes()
