@@ -82,6 +82,7 @@ def test_uspstf_recommendation_grades_and_revision_date(folder: Path) -> None:
     assert (doc.pub_date, doc.year) == ("2013-11-19", 2013)
     assert doc.authors == ["U.S. Preventive Services Task Force"]
     assert doc.extra["rating_scheme"] == "USPSTF"
+    assert doc.extra["grade_scheme"] == "Guideline's grade:"
     assert "This guideline updates a previous version" in doc.extra["status"]
     sections = list(dict.fromkeys(p.section.split(" › ")[0] for p in passages))
     assert sections[:2] == [

@@ -169,6 +169,7 @@ _EMPHASISED = re.compile(f"{_EM_OPEN}[^{_EM_CLOSE}]*{_EM_CLOSE}")
 #: footnote marks ("a", "†", "a,b") and are dropped, as they would glue onto the word before.
 _EXPONENT = re.compile(r"[+\-−]?\d+[+\-−]?|[+\-−]")
 _KEPT_SUPERSCRIPT = frozenset(["®", "™", "TM", "©", "²", "³", "°"])
+_WHITESPACE = re.compile(r"\s+")
 
 
 class _Table:
@@ -310,7 +311,7 @@ class _FragmentText(_HTMLText):
 
     def handle_data(self, data: str) -> None:
         if not self._drop:
-            self._write(re.sub(r"\s+", " ", data))
+            self._write(_WHITESPACE.sub(" ", data))
 
     def text(self) -> str:
         self.close()

@@ -34,10 +34,12 @@ developer): citations and administration, not clinical content.
 
 The HTML becomes text by `local.html_fragment_text` (lists as "- " lines, bold or heading
 paragraphs as sub-heading lines, table rows as "- " lines labelled by the header row). Text
-that was UTF-8 decoded twice upstream ("CriteriaÂ®" for "Criteria®") is repaired, and the ACR radiation
-level icons become "☢". A grade written in brackets right after a recommendation ("... (Grade
-1C).", "... [B]", "(Level of Evidence = IV)") stays in the text and is also marked as the
-passage's `loe` (see `grade_of`).
+that was UTF-8 decoded twice upstream ("CriteriaÂ®" for "Criteria®") is repaired, and the ACR
+radiation level icons become "☢". A grade written in brackets right after a recommendation
+("... (Grade 1C).", "... [B]", "(Level of Evidence = IV)") stays in the text and is also marked
+as the passage's `loe` (see `grade_of`) in the bracket's own words ("Grade 1C", "B", "LE=4;
+GR=C": commas become semicolons, since a passage's grades are joined by commas);
+`extra["grade_scheme"]` introduces it to a reader ("Guideline's grade: Grade 1C").
 """
 
 from __future__ import annotations
@@ -390,6 +392,8 @@ def document(root: ET.Element, path: str) -> ParsedDocument:
         "citation": _inline(fields.get("Bibliographic Source(s)", []), " | "),
         "specialty": _inline(fields.get("Clinical Specialty", [])),
         "rating_scheme": rating_scheme([s.text for s in sections if s.heading in RATING_FIELDS]),
+        # how a reader is told a passage's grade (its `loe`: the bracket's own words)
+        "grade_scheme": "Guideline's grade:",
     }
     doc = Document(
         id=f"ngc:{number}",
