@@ -103,7 +103,7 @@ RATING_SCHEMES = [
     ("USPSTF", re.compile(r"U\.S\. Preventive Services Task Force|\bUSPSTF\b")),
     ("SIGN", re.compile(r"Scottish Intercollegiate Guidelines Network|\bSIGN\b")),
     ("Oxford CEBM", re.compile(r"Centre for Evidence[- ]Based Medicine|\bCEBM\b")),
-    ("Canadian Task Force on Preventive Health Care", re.compile(r"Canadian Task Force")),
+    ("Canadian Task Force", re.compile(r"Canadian Task Force")),
     ("AAN", re.compile(r"American Academy of Neurology|\bAAN\b")),
     ("AUA", re.compile(r"American Urological Association|\bAUA\b")),
     ("ACC/AHA", re.compile(r"\bACC/AHA\b")),
