@@ -200,7 +200,7 @@ def test_whole_folder_parses_without_html(folder: Path) -> None:
         ]
     seconds = time.perf_counter() - began
     assert documents == 1000
-    assert passages == 71849
+    assert passages == 71871  # with chunking that reads past annotation markers
     assert graded == 378
     # every "<" before a letter is text the source escaped twice (&amp;lt;), not a tag
     assert len(literal_lt) == 2
