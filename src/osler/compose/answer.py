@@ -170,7 +170,7 @@ def _together(query: Query, hits: list[Hit], keys: list[str] | None = None) -> b
 
 #: The documents of the top 10 hits lend the passages of their sections that fit the question type.
 NEIGHBOUR_HITS = 10
-NEIGHBOURS_PER_DOCUMENT = 4
+NEIGHBOURS_PER_DOCUMENT = 8
 #: A neighbour's hit score, as a share of the score of the hit that lent it.
 NEIGHBOUR_SCORE = 0.3
 
@@ -195,9 +195,15 @@ def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list
             for p in store.passages(hit.document_id)
             if p.id not in have and section_factor(p.section, query) >= 1.0  # fits, not neutral
         ]
-        # those sharing most words with the question first ("Treatment › Metastatic ..."
-        # before the page's key points); document order among equals
-        fitting.sort(key=lambda p: -len(asked & extractive.stems(f"{p.section} {p.text}")))
+        # those whose heading path names most of the question's words first ("Treatment of
+        # Unresectable, Metastatic ... › Systemic therapy" for metastatic disease), then those
+        # whose text shares most words with it; document order among equals
+        fitting.sort(
+            key=lambda p: (
+                -len(asked & extractive.stems(p.section)),
+                -len(asked & extractive.stems(p.text)),
+            )
+        )
         for p in fitting[:NEIGHBOURS_PER_DOCUMENT]:
             have.add(p.id)
             out.append(

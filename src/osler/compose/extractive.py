@@ -75,6 +75,8 @@ class Candidate:
     words: frozenset[str] = field(default_factory=frozenset)
     #: Flesch-Kincaid grade, computed only for readers with a readability target.
     grade: float | None = None
+    #: Share of the question's focus its heading path names (see HEADING_WEIGHT).
+    heading_cover: float = 0.0
 
 
 def stems(text: str) -> frozenset[str]:
@@ -181,6 +183,10 @@ OPEN_TYPES = frozenset({"yes_no", "definition"})
 #: Question types about one drug: a drug page answers them only for its own drug (another
 #: drug's page naming this one among its interactions says nothing of this one's dosing).
 ONE_DRUG_TYPES = frozenset({"dosage", "side_effects"})
+#: Composer bonus for a sentence whose heading path names the question's focus ("Treatment of
+#: Unresectable, Metastatic ... Gallbladder Cancer" for metastatic gallbladder cancer): the
+#: section written about what was asked before a section that mentions it in passing.
+HEADING_WEIGHT = 0.15
 #: Share of the question's specific focus words a sentence (with its title) must contain.
 FOCUS_COVER = 2 / 3
 
@@ -337,6 +343,8 @@ def candidates(
     for rank, hit in enumerate(hits):
         title = stems(hit.title)
         title_tokens = token_set(hit.title)
+        heading_tokens = token_set(hit.section)
+        heading_cover = len(focus & stems(hit.section)) / len(focus) if focus else 0.0
         topic_page = hit.source_type == "consumer-health" or (
             hit.source_type == "drug-information" and query.question_type in ONE_DRUG_TYPES
         )
@@ -367,7 +375,9 @@ def candidates(
             if text is None:
                 continue
             words = stems(text)
-            seen = token_set(text) | title_tokens
+            # the heading path is the sentence's context ("Treatment of Metastatic Gallbladder
+            # Cancer › Systemic therapy"), as the title is
+            seen = token_set(text) | title_tokens | heading_tokens
             if is_list(text):  # "Treatment may include the following: - ..." continues the
                 seen |= token_set(said_before)  # sentence before it, which names the topic
             overlap = len(q & words) / len(q) if q else 0.0
@@ -387,7 +397,8 @@ def candidates(
                 # under a treatment question
                 continue
             score = (
-                0.30 * (hit.score / top)
+                HEADING_WEIGHT * heading_cover
+                + 0.30 * (hit.score / top)
                 + 0.20 * overlap
                 + 0.15 * focus_cover
                 + 0.15 * bool(lead_cue.search(text))
@@ -398,7 +409,7 @@ def candidates(
             level = grade(text) if profile.readability_target is not None else None
             if level is not None:
                 score -= profile.readability_penalty(level)
-            out.append(Candidate(text, hit, rank, score, kind, words, level))
+            out.append(Candidate(text, hit, rank, score, kind, words, level, heading_cover))
     return out
 
 
@@ -508,8 +519,14 @@ def compose(
     else:  # a bottom line says something beyond the question ("X may cause other side effects" does not)
         asked = token_set(query.question)
         best = [c for c in best if informative(c.text, asked)] or best
+    # the section written about what was asked leads ("Treatment of Unresectable, Metastatic
+    # ... Gallbladder Cancer" for liver metastases), then the best-scoring sentence
     bottom = max(
-        best, key=lambda c: c.score + 0.1 * profile.evidence(c.hit.evidence_level)
+        best,
+        key=lambda c: (
+            round(c.heading_cover, 1),
+            c.score + 0.1 * profile.evidence(c.hit.evidence_level),
+        ),
     )
     cited: list[Hit] = []
 
