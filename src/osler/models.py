@@ -264,6 +264,19 @@ class Reference(BaseModel):
     age_note: str | None = Field(default=None, description="Set for a guideline past its age")
 
 
+class EvidenceRow(BaseModel):
+    """One row of 'evidence at a glance': the figures of one cited evidence statement."""
+
+    citation: int = Field(description="Reference number of the statement's passage")
+    study: str = Field(description="The study the source cites for it, else the source")
+    design: str = Field(description="The cited source's evidence level")
+    grade: str | None = Field(default=None, description="The source's own grade of it")
+    figures: dict[str, str] = Field(
+        description="patients, survival, effect, ci, p, rate: each a verbatim span of statement"
+    )
+    statement: str = Field(description="The sentence (or list item) the figures come from")
+
+
 class GlossaryEntry(BaseModel):
     """A term of the answer defined on first use by a corpus sentence, cited like a statement."""
 
@@ -291,6 +304,9 @@ class Answer(BaseModel):
         description="General questions for the care team (patient); no medical content, uncited",
     )
     evidence_summary: dict[str, int] = Field(default_factory=dict)
+    evidence_table: list[EvidenceRow] = Field(
+        default_factory=list, description="Evidence at a glance: figures of the evidence statements"
+    )
     abstained: bool = False
     abstain_reason: str | None = None
     notice: str | None = Field(default=None, description="Safety notice shown before the answer")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from osler import citations
 from osler.audience import profile_for
-from osler.compose import extractive, safety, templates
+from osler.compose import extractive, figures, safety, templates
 from osler.conversation import Turn, covers, resolve, suggest
 from osler.glossary import Glossary
 from osler.models import (
@@ -441,6 +441,7 @@ class Answerer:
             _reference(n, h, self.searcher.documents) for n, h in enumerate(draft.cited, 1)
         ]
         answer.evidence_summary = dict(Counter(r.evidence_level.value for r in answer.references))
+        answer.evidence_table = figures.evidence_rows(answer.sections, answer.references)
         answer.follow_ups = self._follow_ups(query, hits)
         answer.timings_ms = {**timings, "total": _ms(began)}
         return answer

@@ -10,8 +10,10 @@ from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.lists import split_items
 from osler.models import Answer
 from osler.render.markdown import (
+    GLANCE_HEADING,
     bottom_line_label,
     bottom_line_text,
+    glance_columns,
     reference_notes,
     reference_section,
     review_lines,
@@ -47,5 +49,7 @@ def answer_globals() -> dict[str, object]:
         "bottom_line_text": bottom_line_text,
         "reference_section": reference_section,
         "reference_notes": reference_notes,
+        "glance_columns": glance_columns,
+        "glance_heading": GLANCE_HEADING,
         "split_items": split_items,
     }

@@ -61,6 +61,23 @@ def reference_section(ref: Reference) -> str | None:
     return section
 
 
+#: The columns of "evidence at a glance": (figure kind, heading).
+FIGURE_COLUMNS = (
+    ("patients", "Patients"),
+    ("survival", "Survival"),
+    ("effect", "Effect"),
+    ("ci", "95% CI"),
+    ("p", "P"),
+    ("rate", "Rate"),
+)
+GLANCE_HEADING = "Evidence at a glance"
+
+
+def glance_columns(answer: Answer) -> list[tuple[str, str]]:
+    """The figure columns some row of the answer's evidence table fills."""
+    return [c for c in FIGURE_COLUMNS if any(c[0] in row.figures for row in answer.evidence_table)]
+
+
 def reference_notes(ref: Reference) -> list[str]:
     """What else a reader should know of a reference: its page, the source's own grade of the
     statement, what the passage rests on, and the age of a guideline (plain text)."""
@@ -91,6 +108,11 @@ def review_lines(answer: Answer) -> list[str]:
     return lines
 
 
+def _cell(text: str) -> str:
+    """A table cell: escaped, pipes and line breaks taken out."""
+    return esc(text).replace("|", "\\|").replace("\n", " ")
+
+
 def to_markdown(answer: Answer) -> str:
     lines = [f"# {esc(answer.title)}", ""]
     if answer.notice:
@@ -106,6 +128,20 @@ def to_markdown(answer: Answer) -> str:
         lines += [f"## {esc(section.heading)}", ""]
         for statement in section.items:
             lines += _item(statement)
+        lines.append("")
+    if answer.evidence_table:
+        columns = glance_columns(answer)
+        lines += [f"## {GLANCE_HEADING}", ""]
+        lines.append("| Study | Design | " + " | ".join(h for _, h in columns) + " |")
+        lines.append("| --- | --- | " + " | ".join("---" for _ in columns) + " |")
+        for row in answer.evidence_table:
+            cells = [_cell(row.figures.get(kind, "")) for kind, _ in columns]
+            lines.append(
+                f"| {_cell(row.study)} [{row.citation}] | "
+                f"{_cell('; '.join(filter(None, [row.design, row.grade])))} | "
+                + " | ".join(cells)
+                + " |"
+            )
         lines.append("")
     if answer.glossary:
         lines += ["## Terms used", ""]

@@ -5,14 +5,17 @@ from __future__ import annotations
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.lists import split_items
 from osler.models import Answer, Statement
 from osler.render.markdown import (
+    GLANCE_HEADING,
     bottom_line_label,
     bottom_line_text,
+    glance_columns,
     reference_notes,
     reference_section,
     review_lines,
@@ -42,6 +45,18 @@ def renderable(answer: Answer) -> Group:
             head, items = split_items(s.text)
             parts.append(f"  • {escape(head)} {_cites(s)}")
             parts += [f"      - {escape(item)}" for item in items]
+    if answer.evidence_table:
+        columns = glance_columns(answer)
+        table = Table(title=GLANCE_HEADING, title_justify="left", show_lines=False)
+        for heading in ["Study", "Design", *(h for _, h in columns)]:
+            table.add_column(heading, overflow="fold")
+        for row in answer.evidence_table:
+            table.add_row(
+                f"{escape(row.study)} [cyan]\\[{row.citation}][/]",
+                escape(row.design),
+                *(escape(row.figures.get(kind, "")) for kind, _ in columns),
+            )
+        parts.append(table)
     if answer.glossary:
         parts.append(Text("\nTerms used", style="bold"))
         for g in answer.glossary:
