@@ -1,15 +1,20 @@
-"""The natural-question set: the question files validate against the shared data, their split
-is fixed, fabricated names are absent from the corpus."""
+"""The natural-question benchmark: the question sets validate against the shared data, their
+split is fixed, fabricated names are absent from the corpus, titles that repeat question words
+are found, and `osler eval natural` runs end to end on a small real corpus."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
 import pytest
+from conftest import cli_env
 
 from osler.config import shared_data_dir
+from osler.evaluate import natural as ev
 from osler.evaluate import natural_set as ns
 from osler.evaluate.retrieval import SPLITS, split_of
 from osler.index.lexical import LexicalIndex
@@ -182,3 +187,132 @@ def test_a_fabricated_name_is_absent_from_the_corpus_titles(
     assert "shingles" in titles and "zentrofloxamine" not in titles
     fabricated = [r for r in off_rows if r["kind"] != "non_medical"]
     assert all(w not in vocabulary for r in fabricated for w in ns.name_words(r["name"]))
+
+
+# --- what is measured -------------------------------------------------------------------------
+
+
+def test_titles_repeating_question_words() -> None:
+    q = "what treatments are available for psoriasis"
+    assert ev.title_repeats("Treatment of Are Available for Psoriasis", q, "Psoriasis") == [
+        "available"
+    ]
+    assert ev.title_repeats("Treatment of Psoriasis", q, "Psoriasis") == []
+    assert (
+        ev.title_repeats(
+            "Side Effects of Rosuvastatin", "rosuvastatin side effects", "Rosuvastatin"
+        )
+        == []
+    )
+    assert ev.title_repeats(
+        "Can You Die From Shingles", "can you die from shingles", "Shingles"
+    ) == ["die"]
+    assert ev.title_repeats(
+        "Symptoms of Pnemonia", "pnemonia symptoms in elderly", "Pneumonia"
+    ) == ["pnemonia"]
+    assert ev.title_repeats(
+        "First-line Chemo for Metastatic Gallbladder Cancer",
+        "first-line chemo for metastatic gallbladder cancer",
+        "Gallbladder Cancer",
+    ) == ["chemo", "metastatic"]
+    assert (
+        ev.title_repeats(
+            "How Common Is Celiac Disease", "how common is celiac disease", "Celiac Disease"
+        )
+        == []
+    )
+
+
+def test_quotes_are_checked_against_the_stored_document(small: Path) -> None:
+    searcher = Searcher.open(small, dense=False)
+    try:
+        from osler.compose.answer import Answerer
+
+        answer = Answerer(searcher).ask("shingles symptoms", audience="patient")
+        assert not answer.abstained and answer.references
+        record = ev.faithfulness_record(answer, searcher)
+        assert record["unfaithful"] == [] and record["bad_quotes"] == []
+        bad = answer.model_copy(deep=True)
+        bad.references[0].quote = bad.references[0].quote + " (edited)"
+        assert ev.quote_failures(bad, searcher)[0]["n"] == bad.references[0].n
+    finally:
+        searcher.close()
+
+
+# --- end to end -------------------------------------------------------------------------------
+
+
+def test_run_on_a_small_real_corpus(small: Path) -> None:
+    report = ev.run_benchmark(small, parts=["natural", "offcorpus"], limit=6)
+    natural = report["natural"]
+    assert natural["all"]["questions"] == 6 and natural["all"]["gold_in_corpus"] == 6
+    assert sum(natural["splits"][s]["questions"] for s in SPLITS) == 6
+    for m in [natural["all"], *natural["splits"].values()]:
+        for key in ("answered", "gold_cited", "title_repeats"):
+            assert m[key] is None or 0.0 <= m[key] <= 1.0
+    assert natural["all"]["answered"] > 0 and natural["all"]["gold_cited"] > 0
+    assert set(natural["types"]) == set(ns.TYPES)
+    assert set(natural["audiences"]) == set(ns.AUDIENCES)
+    assert set(natural["examples_tune"]) == {"title_repeats", "not_answered", "gold_not_cited"}
+    assert report["offcorpus"]["all"]["questions"] == 6
+    assert set(report["offcorpus"]["kinds"]) == set(ns.OFF_CORPUS_KINDS)
+    faith = report["faithfulness"]
+    assert faith["statements"] > 6 and faith["statements_verbatim"] == 1.0
+    assert faith["quotes"] > 6 and faith["quotes_in_document"] == 1.0
+    warm = report["latency_ms"]["ask_warm"]
+    assert warm["n"] == 6 and 0 < warm["p50"] <= warm["p95"]
+    assert report["corpus"]["documents"] == len(SMALL_PAGES)
+    targets = {t["measure"] for t in report["targets"]}
+    assert {"answered", "gold page cited", "abstained"} <= targets
+    assert set(report["seconds"]) == {"natural", "offcorpus", "total"}
+    json.dumps(report)  # plain JSON
+    assert ev.tables(report)
+
+
+def test_osler_eval_natural_command(small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "natural.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "osler",
+            "eval",
+            "natural",
+            "--parts",
+            "natural,offcorpus",
+            "--limit",
+            "3",
+            "--data-dir",
+            str(small),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "home"),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Natural-question benchmark" in done.stdout and "off-corpus" in done.stdout
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["natural"]["all"]["questions"] == 3
+    assert report["settings"]["parts"] == ["natural", "offcorpus"]
+    assert report["settings"]["limit"] == 3
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "osler",
+            "eval",
+            "natural",
+            "--parts",
+            "nope",
+            "--data-dir",
+            str(small),
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path / "home"),
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "unknown part" in bad.stderr
