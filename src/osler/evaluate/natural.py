@@ -151,6 +151,28 @@ def faithfulness_record(answer: Answer, searcher: Searcher) -> dict[str, Any]:
     }
 
 
+#: Why Osler declined, as its reason begins (osler.compose.answer and safety).
+REASONS = (
+    ("not a medical question", "This does not look like a medical question"),
+    ("focus words not covered", "Insufficient evidence: the indexed sources do not cover"),
+    ("no sentence answers", "Insufficient evidence: no sentence"),
+    ("no source matches", "No indexed source matches"),
+)
+
+
+def reason_kind(reason: str | None) -> str:
+    """The kind of an abstention's reason ("focus words not covered"), or "other"."""
+    text = reason or ""
+    return next((kind for kind, start in REASONS if text.startswith(start)), "other")
+
+
+def abstain_reasons(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """How many of the records' abstentions (of questions whose gold is in the corpus) had each
+    kind of reason."""
+    kinds = [reason_kind(r["reason"]) for r in records if r.get("in_corpus", True) and r["reason"]]
+    return {kind: kinds.count(kind) for kind, _ in (*REASONS, ("other", "")) if kinds.count(kind)}
+
+
 @dataclass
 class Asker:
     """An answerer and a clock: each question's answer and the wall-clock ms of `ask`."""
@@ -214,7 +236,7 @@ def natural_record(
         # kept for the examples of the tune half
         "_question": row["question"],
         "_cited": cited[:5],
-        "_reason": answer.abstain_reason,
+        "reason": answer.abstain_reason if answer.abstained else None,
     }
 
 
@@ -235,6 +257,7 @@ def summarise_natural(records: list[dict[str, Any]]) -> dict[str, Any]:
             sum(bool(r["title_repeats"]) for r in all_answered), len(all_answered)
         ),
         "bottom_line_rouge_l": round(metrics.mean(scored), 4) if scored else None,
+        "abstain_reasons": abstain_reasons(inside),
         "gold_not_in_corpus": {
             "questions": len(outside),
             "answered": _rate(sum(r["answered"] for r in outside), len(outside)),
@@ -252,7 +275,7 @@ def _examples(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             if r["title_repeats"]
         ][:EXAMPLES],
         "not_answered": [
-            {"question": r["_question"], "reason": r["_reason"]}
+            {"question": r["_question"], "reason": r["reason"]}
             for r in tune
             if r["in_corpus"] and not r["answered"]
         ][:EXAMPLES],
@@ -370,6 +393,7 @@ def run_bioasq(
                 "in_corpus": bool(q.pmids & pmids),
                 "answered": not answer.abstained,
                 "gold_cited": bool(q.pmids & cited),
+                "reason": answer.abstain_reason if answer.abstained else None,
                 "rouge_l": max((rouge_l(text, i) for i in q.ideal), default=0.0),
                 "ms": ms,
                 **faithfulness_record(answer, searcher),
@@ -391,6 +415,7 @@ def run_bioasq(
             "rouge_l_answered": round(metrics.mean([r["rouge_l"] for r in answered]), 4)
             if answered
             else None,
+            "abstain_reasons": abstain_reasons(inside),
         }
 
     return {
@@ -438,6 +463,7 @@ def run_medicationqa(
                 "in_corpus": own in searcher.documents,
                 "answered": not answer.abstained,
                 "own_cited": own in cited,
+                "reason": answer.abstain_reason if answer.abstained else None,
                 "any_row_cited": bool(same[key] & cited),
                 **faithfulness_record(answer, searcher),
             }
@@ -455,6 +481,7 @@ def run_medicationqa(
             "a_row_of_the_question_cited": _rate(
                 sum(x["any_row_cited"] for x in inside), len(inside)
             ),
+            "abstain_reasons": abstain_reasons(inside),
         }
 
     return {
@@ -480,6 +507,7 @@ def run_offcorpus(
                 "split": row["split"],
                 "kind": row["kind"],
                 "abstained": answer.abstained,
+                "reason": answer.abstain_reason if answer.abstained else None,
                 **faithfulness_record(answer, searcher),
                 "_example": {
                     "question": row["question"],
@@ -495,6 +523,7 @@ def run_offcorpus(
         return {
             "questions": len(rs),
             "abstained": _rate(sum(r["abstained"] for r in rs), len(rs)),
+            "abstain_reasons": abstain_reasons(rs),
         }
 
     return {
@@ -650,6 +679,10 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def _reasons(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {n:,}" for kind, n in counts.items())
+
+
 def _met(name: str, value: float | None) -> bool | None:
     if value is None:
         return None
@@ -707,6 +740,8 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
                     "bottom line ROUGE-L vs the gold section",
                     f"{m['bottom_line_rouge_l']:.3f}",
                 )
+            if m["abstain_reasons"]:
+                add(figure, "declined, why (questions)", _reasons(m["abstain_reasons"]))
             off = m["gold_not_in_corpus"]
             if off["questions"]:
                 add(
@@ -733,6 +768,8 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
         )
         if m["rouge_l"] is not None:
             add(figure, "ROUGE-L vs the ideal answer (abstentions 0)", f"{m['rouge_l']:.3f}")
+        if m["abstain_reasons"]:
+            add(figure, "declined, why (questions)", _reasons(m["abstain_reasons"]))
         for split in SPLITS:
             s = report["bioasq"]["splits"][split]
             add(
@@ -752,6 +789,8 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
         )
         add(figure, "own answer row cited", _pct(m["own_row_cited"]))
         add(figure, "an answer row of the question cited", _pct(m["a_row_of_the_question_cited"]))
+        if m["abstain_reasons"]:
+            add(figure, "declined, why (rows)", _reasons(m["abstain_reasons"]))
     if "offcorpus" in report:
         m = report["offcorpus"]
         figure = f"4. off-corpus ({m['all']['questions']} q)"
