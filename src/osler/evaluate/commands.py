@@ -25,6 +25,7 @@ from rich.progress import (
 from osler import config
 from osler.evaluate import answers as answers_bench
 from osler.evaluate import audience as audience_bench
+from osler.evaluate import natural as natural_bench
 from osler.evaluate import retrieval as bench
 from osler.index import dense as dense_module
 from osler.ingest import pipeline
@@ -288,6 +289,53 @@ def answers(
         console.print(
             f"[dim]off-corpus answered: {f['question']!r} -> {f['bottom_line'][:100]!r}[/]"
         )
+    _write_json(report, json_path)
+
+
+@eval_app.command()
+def natural(
+    json_path: JsonPath = None,
+    parts: Annotated[
+        str,
+        typer.Option("--parts", help=f"Comma-separated parts: {','.join(natural_bench.PARTS)}."),
+    ] = ",".join(natural_bench.PARTS),
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help="Questions per part, a fixed-seed sample (default: all; natural questions are "
+            "then sampled among those whose gold is in the corpus).",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    shared: SharedOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the samples.")] = natural_bench.SEED,
+) -> None:
+    """Natural-question benchmark: questions as people type them, BioASQ, MedicationQA, off-corpus."""
+    names = [p.strip().lower() for p in parts.split(",") if p.strip()]
+    bad = [p for p in names if p not in natural_bench.PARTS]
+    if bad or not names:
+        raise typer.BadParameter(
+            f"unknown part {bad[0]!r}" if bad else "no part given", param_hint="--parts"
+        )
+    shared = shared or config.shared_data_dir()
+    report = _on_corpus(
+        data_dir,
+        shared,
+        lambda root, progress: natural_bench.run_benchmark(
+            root,
+            shared=shared,
+            parts=list(dict.fromkeys(names)),
+            limit=limit,
+            seed=seed,
+            progress=progress,
+        ),
+    )
+    for table in natural_bench.tables(report):
+        console.print(table)
+    seconds = ", ".join(f"{k} {v:.0f} s" for k, v in report["seconds"].items())
+    console.print(f"[dim]Time: {seconds}.[/]")
     _write_json(report, json_path)
 
 
