@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from osler.ingest.base import strip_inline_html
 from osler.ingest.pipeline import ingest
 from osler.models import Audience, EvidenceLevel
 from osler.store import Store
@@ -85,7 +86,8 @@ def test_bioasq_snippets_merge_by_pmid_across_files(shared: Path, store: Store) 
         for q in json.loads(f.read_text(encoding="utf-8"))["questions"]:
             for s in q["snippets"]:
                 pmid = s["document"].rstrip("/").rsplit("/", 1)[-1]
-                text = " ".join(s["text"].split())
+                # the snippet as text: publisher HTML ("<b>", "&amp;") decoded
+                text = strip_inline_html(" ".join(s["text"].split()))
                 if s["beginSection"] == "title":
                     titles.setdefault(pmid, text)
                 else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -49,6 +50,21 @@ def check_size(text: str) -> None:
 def clean_inline(text: str | None) -> str:
     """Collapse whitespace of a short field (title, name)."""
     return " ".join((text or "").split())
+
+
+#: Inline HTML that abstract snippets carry over from their publisher ("<b>OBJECTIVES</b>:",
+#: "<br>", "<sup>2</sup>"); a line break becomes a space, other tags go, entities are decoded.
+_INLINE_TAG = re.compile(
+    r"<(/?)(a|b|i|u|em|strong|sup|sub|span|font|p|div|br|hr)\b[^<>]{0,200}?/?>", re.I
+)
+
+
+def strip_inline_html(text: str) -> str:
+    """Text without inline HTML tags and with HTML entities decoded, whitespace collapsed."""
+    if "<" not in text and "&" not in text:
+        return text
+    text = _INLINE_TAG.sub(lambda m: " " if m.group(2).lower() in ("br", "p", "div", "hr") else "", text)
+    return clean_inline(html.unescape(text))
 
 
 def json_object(raw: bytes) -> dict[str, Any]:

@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from osler import evidence
-from osler.ingest.base import BadRecord, ParseResult, check_size, clean_inline, decode
+from osler.ingest.base import (
+    BadRecord,
+    ParseResult,
+    check_size,
+    clean_inline,
+    decode,
+    strip_inline_html,
+)
 from osler.models import Audience, Document, ParsedDocument, Section, Skipped
 
 _PMID = re.compile(r"(\d+)\s*/?\s*$")
@@ -77,7 +84,7 @@ def parse(fh: BinaryIO, path: str) -> Iterator[ParseResult]:
         for snip in (q.get("snippets") or []) if isinstance(q, dict) else []:
             try:
                 pmid = _pmid(str(snip.get("document", "")))
-                text = clean_inline(snip.get("text"))
+                text = strip_inline_html(clean_inline(snip.get("text")))
                 if not text:
                     raise BadRecord("snippet without text")
                 check_size(text)

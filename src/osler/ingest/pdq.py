@@ -85,6 +85,8 @@ _CITES = re.compile(rf"\[({_CITE_LINK}(?:\s*[,;\-–]\s*{_CITE_LINK})*)\]")
 _CITE_ONE = re.compile(rf"([,;\-–]?)\s*{_CITE_LINK}")
 _LOE_SIMPLE = re.compile(rf"\[\[Levels? of evidence:?\s*([^\[\]]*?)\s*\]{_TARGET}\]", re.I)
 _LOE_LIST = re.compile(rf"\[Levels? of evidence:?\s*({_TEXT})\]", re.I)
+#: Unlinked codes of a level of evidence: "II", "1iiA", "A1 and B1".
+_PLAIN_CODES = re.compile(r"[A-Za-z0-9]{1,6}(?:\s*(?:,|and)\s*[A-Za-z0-9]{1,6})*")
 _LOE_CODE = re.compile(rf"\[([^\[\]]+)\]{_TARGET}")
 #: A level of evidence as a plain link, closing bracket sometimes left over from the source.
 _LOE_LINK = re.compile(rf"\[(Levels? of evidence:?\s*([A-Za-z0-9]{{1,6}}))\]{_TARGET}\]?", re.I)
@@ -155,6 +157,8 @@ def _loe_simple(match: re.Match[str]) -> str:
 
 def _loe_list(match: re.Match[str]) -> str:
     codes = [c.strip() for c in _LOE_CODE.findall(match.group(1))]
+    if not codes and _PLAIN_CODES.fullmatch(match.group(1).strip()):  # "[Level of evidence: II]"
+        codes = _AND.split(match.group(1).strip())
     if not codes:  # not a level of evidence, just text in brackets
         return match.group(0)
     return "".join(annotations.mark("loe", c) for c in codes if c)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from osler import evidence
-from osler.ingest.base import BadRecord, ParseResult, check_size, decode, year_of
+from osler.ingest.base import BadRecord, ParseResult, check_size, decode, strip_inline_html, year_of
 from osler.models import Audience, Document, ParsedDocument, Section, Skipped
 
 
@@ -27,11 +27,14 @@ def _item(pmid: str, item: object) -> ParsedDocument:
     if not isinstance(contexts, list) or not any(str(c).strip() for c in contexts):
         raise BadRecord("item without CONTEXTS text")
     sections = [
-        Section(heading=_heading(str(labels[i]) if i < len(labels) else ""), text=str(text))
+        Section(
+            heading=_heading(str(labels[i]) if i < len(labels) else ""),
+            text=strip_inline_html(str(text)),
+        )
         for i, text in enumerate(contexts)
         if str(text).strip()
     ]
-    conclusion = str(item.get("LONG_ANSWER") or "").strip()
+    conclusion = strip_inline_html(str(item.get("LONG_ANSWER") or "").strip())
     if conclusion:
         sections.append(Section(heading="Conclusions", text=conclusion))
     body = "\n".join(s.text for s in sections)
