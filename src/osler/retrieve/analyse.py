@@ -114,7 +114,8 @@ STOP_WORDS = frozenset(
     themselves then there these they this those through to too under until up very was we were what
     when where which while who whom why will with would you your yours yourself yourselves
     please tell know information recommended current best usual common main possible latest
-    patients patient people person someone something things thing get gets getting""".split()
+    patients patient people person someone something things thing get gets getting
+    whats hows whos wheres thats""".split()
 )
 
 _WORD = re.compile(r"[^\W_](?:[\w'\-]*[^\W_])?")

@@ -118,6 +118,10 @@ class Topics:
                 reverse=True,
             )
         self.vocabulary = sorted({t for bucket in self.names.values() for n in bucket for t in n})
+        #: In how many topic names each word occurs ("loss": hair loss, hearing loss ...).
+        self.name_words: Counter[str] = Counter(
+            t for bucket in self.names.values() for n in bucket for t in set(n)
+        )
         self.passage_counts = passage_counts
 
     def _add(self, name: tuple[str, ...], doc_id: str) -> None:
@@ -235,7 +239,7 @@ def resolved(query: Query, topics: Topics) -> Query:
 
     return query.model_copy(
         update={
-            "droppable": _outside_the_name(found, query.cleaned),
+            "droppable": _outside_the_name(found, query.cleaned, topics.name_words),
             "terms": list(dict.fromkeys([*(fix.get(w, w) for w in query.terms)])),
             "focus_terms": corrected(query.focus_terms),
             "focus": " ".join(fix.get(w.lower(), w) for w in query.focus.split()),
@@ -249,13 +253,16 @@ def resolved(query: Query, topics: Topics) -> Query:
     )
 
 
-def _outside_the_name(found: Resolution, cleaned: str) -> list[str]:
+def _outside_the_name(
+    found: Resolution, cleaned: str, name_words: Counter[str] | None = None
+) -> list[str]:
     """The droppable qualifiers that stand apart from the topic's name in the question.
 
     The name runs from each topic word over the content words next to it ("hair loss",
     "plasminogen activator inhibitor type 1 deficiency", "mitral valve prolapse, familial");
     a stop word or a type word ends it, so a qualifier set off by one qualifies the question
-    ("available for psoriasis", "early warning signs of ovarian cancer")."""
+    ("available for psoriasis", "early warning signs of ovarian cancer"). A word that no topic
+    name of the corpus holds is never part of a name ("ehlers danlos syndrome basics")."""
     words = [found.corrections.get(w, w) for w in tokens(TYPE_WORDS.sub(" and ", cleaned))]
     topic = set(found.topic_terms)
     inside = [w in topic for w in words]
@@ -269,4 +276,6 @@ def _outside_the_name(found: Resolution, cleaned: str) -> list[str]:
             else:
                 previous = False
     named = {w for w, keep in zip(words, inside, strict=True) if keep}
-    return [q for q in found.droppable if q not in named]
+    # a word no topic name of the corpus uses never names a topic ("basics", "explained")
+    names = name_words or Counter()
+    return [q for q in found.droppable if q not in named or names[q] == 0]
