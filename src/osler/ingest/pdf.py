@@ -1,8 +1,8 @@
 """PDF guidelines and drug labels: one document per file, read one page at a time with PDFium.
 
 The library is pypdfium2 (PDFium, the PDF engine of Chromium), chosen on the figures of
-`benchmarks/pdf_libraries.py` (docs/ingest.md): as good text as pypdf and better than pdfplumber
-on two-column pages, 20 times faster than pypdf, and it gives what the layout needs (line
+`benchmarks/pdf_libraries.py` (docs/ingest.md): text as good as pypdf's and better than
+pdfplumber's on two-column pages, 15 times faster than pypdf, and what the layout needs (line
 positions, font sizes, the outline with page numbers).
 
 What a PDF becomes:
