@@ -350,15 +350,28 @@ def test_unsupported_extensions(tmp_path: Path, store: Store) -> None:
     good = good_medquad(folder)
     xlsx = folder / "MedInfo2019-QA-Medications.xlsx"
     shutil.copy(SHARED / "medicationqa" / "MedInfo2019-QA-Medications.xlsx", xlsx)
+
+    summary = ingest(store, [folder])
+
+    skip = only_skip(summary, xlsx)
+    assert skip.record is None
+    assert "unsupported" in skip.reason and ".xlsx" in skip.reason
+    assert_exactly(store, good)
+
+
+def test_pdf_header_before_other_content_is_a_damaged_pdf(tmp_path: Path, store: Store) -> None:
+    """A PDF is a supported format now: a file with a %PDF- header and JSON after it is
+    reported as a broken PDF, not as an unsupported type."""
+    folder = tmp_path / "in"
+    good = good_medquad(folder)
     pdf = folder / "leukemia.pdf"
     pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"".join(medquad_lines()[:3]))
 
     summary = ingest(store, [folder])
 
-    for path, suffix in ((xlsx, ".xlsx"), (pdf, ".pdf")):
-        skip = only_skip(summary, path)
-        assert skip.record is None
-        assert "unsupported" in skip.reason and suffix in skip.reason
+    skip = only_skip(summary, pdf)
+    assert skip.record is None and "PDF" in skip.reason
+    assert "truncated" in skip.reason or "damaged" in skip.reason
     assert_exactly(store, good)
 
 

@@ -118,9 +118,10 @@ def _cut(doc_id: str, heading: str, body: str, base: int, out: list[Passage]) ->
     lines = body.split("\n")
     line_start = 0
     for i, line in enumerate(lines):
-        if _is_subheading(line, i + 1 < len(lines)):
+        plain = annotations.strip(line).strip()  # a page marker is no part of a sub-label
+        if _is_subheading(plain, i + 1 < len(lines)):
             flush()
-            label = f"{heading} › {line}" if heading else line
+            label = f"{heading} › {plain}" if heading else plain
         else:
             # an inline list stays whole: its items are not sentences to cut between
             whole = (

@@ -361,6 +361,40 @@ def _plain_sections(body: str) -> tuple[str, list[Section]]:
     return "", [Section(heading="", text=unwrap(body))]
 
 
+def metadata_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    """The metadata keys of front matter (or a PDF's sidecar), checked and normalised; a key
+    not given is None (authors: []). BadRecord on an unknown audience or evidence level."""
+
+    def text(key: str) -> str | None:
+        value = meta.get(key)
+        return str(value) if value not in (None, "") else None
+
+    when = meta.get("date")
+    pub_date = when.isoformat() if isinstance(when, date) else (str(when) if when else None)
+    audience = text("audience")
+    if audience and audience.strip().lower() not in {a.value for a in Audience}:
+        raise BadRecord(f"audience must be 'professional' or 'consumer', not {audience!r}")
+    level = text("evidence_level")
+    if level:
+        try:
+            evidence.parse_level(level)
+        except ValueError as exc:
+            raise BadRecord(str(exc)) from exc
+    authors = meta.get("authors") or []
+    return {
+        "id": text("id"),
+        "title": text("title"),
+        "source": text("source"),
+        "url": text("url"),
+        "doi": text("doi"),
+        "pmid": text("pmid"),
+        "authors": [str(a) for a in authors] if isinstance(authors, list) else [str(authors)],
+        "pub_date": pub_date,
+        "audience": Audience(audience.strip().lower()) if audience else None,
+        "evidence_level": level,
+    }
+
+
 def _document(
     path: str, meta: dict[str, Any], title: str, sections: list[Section]
 ) -> ParsedDocument:
@@ -368,39 +402,31 @@ def _document(
     if not body.strip():
         raise BadRecord("document has no text")
     check_size(body)
+    fields = metadata_fields(meta)
     stem = Path(path).stem
-    title = clean_inline(
-        str(meta.get("title") or title or stem.replace("_", " ").replace("-", " "))
+    title = clean_inline(fields["title"] or title or stem.replace("_", " ").replace("-", " "))
+    audience = fields["audience"] or Audience.PROFESSIONAL
+    verdict = evidence.assess(
+        title=title,
+        abstract=body,
+        consumer=audience is Audience.CONSUMER,
+        explicit=fields["evidence_level"],
     )
-    when = meta.get("date")
-    pub_date = when.isoformat() if isinstance(when, date) else (str(when) if when else None)
-    audience = str(meta.get("audience") or "professional").strip().lower()
-    if audience not in {a.value for a in Audience}:
-        raise BadRecord(f"audience must be 'professional' or 'consumer', not {audience!r}")
-    try:
-        verdict = evidence.assess(
-            title=title,
-            abstract=body,
-            consumer=audience == "consumer",
-            explicit=str(meta["evidence_level"]) if meta.get("evidence_level") else None,
-        )
-    except ValueError as exc:
-        raise BadRecord(str(exc)) from exc
     digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:8]
     slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "document"
-    authors = meta.get("authors") or []
+    pub_date = fields["pub_date"]
     doc = Document(
-        id=str(meta.get("id") or f"local:{slug}-{digest}"),
+        id=fields["id"] or f"local:{slug}-{digest}",
         title=title,
-        source=str(meta.get("source") or "local document"),
+        source=fields["source"] or "local document",
         source_type="local-document",
-        url=str(meta["url"]) if meta.get("url") else None,
-        doi=str(meta["doi"]) if meta.get("doi") else None,
-        pmid=str(meta["pmid"]) if meta.get("pmid") else None,
-        authors=[str(a) for a in authors] if isinstance(authors, list) else [str(authors)],
+        url=fields["url"],
+        doi=fields["doi"],
+        pmid=fields["pmid"],
+        authors=fields["authors"],
         pub_date=pub_date,
         year=year_of(pub_date),
-        audience=Audience(audience),
+        audience=audience,
         evidence_level=verdict.level,
         evidence_inferred=verdict.inferred,
         evidence_reason=verdict.reason,

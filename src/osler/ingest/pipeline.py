@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from osler.ingest import chunking
 from osler.ingest.base import BadRecord, ParseResult
-from osler.ingest.registry import DOC_FILE, FORMATS, UnknownFormat, detect
+from osler.ingest.registry import DOC_FILE, FORMATS, UnknownFormat, detect, sidecar_of
 from osler.models import Document, IngestSummary, ParsedDocument, Passage, Section, Skipped
 from osler.store import Store
 
@@ -63,6 +63,15 @@ def find_sources(paths: list[Path], fmt: str | None, skipped: list[Skipped]) -> 
                     Skipped(path=str(path), reason="documentation of the dataset folder")
                 )
                 continue
+            pdf = sidecar_of(path)
+            if pdf is not None:
+                # read with its PDF; reported only when it cannot be (no PDF, or named alone)
+                if not pdf.is_file():
+                    skipped.append(Skipped(path=str(path), reason=f"sidecar without {pdf.name}"))
+                elif not root.is_dir():
+                    reason = f"metadata sidecar of {pdf.name}: ingest the PDF, which reads it"
+                    skipped.append(Skipped(path=str(path), reason=reason))
+                continue
             try:
                 found.append(SourceFile(path, fmt or detect(path), path.stat().st_size))
             except UnknownFormat as exc:
@@ -80,11 +89,18 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _records(source: SourceFile, raw: BinaryIO) -> Iterator[ParseResult]:
-    """Parse one file; a fatal error ends the file with a Skipped after what was already read."""
+def _records(
+    source: SourceFile, raw: BinaryIO, within: Callable[[float], None]
+) -> Iterator[ParseResult]:
+    """Parse one file; a fatal error ends the file with a Skipped after what was already read.
+    Formats that report progress inside a file tell `within` the share done."""
     stream: BinaryIO = gzip.GzipFile(fileobj=raw) if source.path.name.endswith(".gz") else raw
+    fmt = FORMATS[source.format]
     try:
-        yield from FORMATS[source.format].parser()(stream, str(source.path))
+        if fmt.progress:
+            yield from fmt.parser()(stream, str(source.path), progress=within)
+        else:
+            yield from fmt.parser()(stream, str(source.path))
     except Exception as exc:
         yield Skipped(path=str(source.path), reason=_describe(exc))
 
@@ -151,8 +167,15 @@ def ingest(
         for source in sources:
             progress.file(source.path)
             merge = _merger(source.format)
+            reached = 0  # bytes of this file a parser reported done (see Format.progress)
+
+            def within(share: float, source: SourceFile = source, base: int = done) -> None:
+                nonlocal reached
+                reached = max(reached, min(int(share * source.size), source.size))
+                progress.advance(base + reached, summary.documents)
+
             with open(source.path, "rb") as raw:
-                for result in _records(source, raw):
+                for result in _records(source, raw, within):
                     if isinstance(result, Skipped):
                         summary.skipped.append(result)
                     elif merge:
@@ -165,7 +188,8 @@ def ingest(
                         )
                     else:
                         add(result, str(source.path))
-                    progress.advance(done + min(raw.tell(), source.size), summary.documents)
+                    position = max(reached, min(raw.tell(), source.size))
+                    progress.advance(done + position, summary.documents)
             done += source.size
         for key, (parsed, origin, merge) in pending.items():
             stored = _stored(store, key)

@@ -18,6 +18,9 @@ class Format:
     name: str
     module: str
     description: str
+    #: The parser takes `progress=`: a callback that hears the share of the file done, for
+    #: files that are one long record (a 940-page PDF) and so advance no bar record by record.
+    progress: bool = False
 
     def parser(self) -> Parser:
         return importlib.import_module(self.module).parse
@@ -43,13 +46,32 @@ FORMATS: dict[str, Format] = {
             "and patient versions)",
         ),
         Format("ngc", "osler.ingest.ngc", "National Guideline Clearinghouse summary XML"),
-        Format("cochrane", "osler.ingest.cochrane", "Cochrane review results + plain-language summary JSONL"),
-        Format("pdf", "osler.ingest.pdf", "PDF (guidelines, drug labels); optional NAME.pdf.yaml sidecar"),
+        Format(
+            "cochrane",
+            "osler.ingest.cochrane",
+            "Cochrane review results + plain-language summary JSONL",
+        ),
+        Format(
+            "pdf",
+            "osler.ingest.pdf",
+            "PDF (guidelines, drug labels); optional NAME.pdf.yaml sidecar",
+            progress=True,
+        ),
         Format("markdown", "osler.ingest.local", "Markdown with optional YAML front matter"),
         Format("html", "osler.ingest.local", "HTML page"),
         Format("text", "osler.ingest.local", "Plain text with optional YAML front matter"),
     ]
 }
+
+#: Metadata sidecars: NAME.pdf.yaml belongs to NAME.pdf (see osler.ingest.pdf).
+SIDECAR = re.compile(r"^(.+\.pdf)\.ya?ml$", re.I)
+
+
+def sidecar_of(path: Path) -> Path | None:
+    """The PDF a metadata sidecar belongs to (which may not exist), or None if not a sidecar."""
+    match = SIDECAR.match(path.name)
+    return path.with_name(match.group(1)) if match else None
+
 
 #: File names that document a dataset folder rather than hold sources (skipped in folder walks).
 DOC_FILE = re.compile(
