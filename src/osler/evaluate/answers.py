@@ -1009,13 +1009,13 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def tables(report: dict[str, Any]) -> list[Table]:
-    """The report as a rich table: each figure against its target."""
-    table = Table(title="Answer benchmark", title_justify="left")
+def figures_table(title: str, figures: list[dict[str, Any]]) -> Table:
+    """Benchmark figures as a rich table: each figure against its target, met in colour."""
+    table = Table(title=title, title_justify="left")
     for column in ("figure", "measure", "value", "target", "met"):
         table.add_column(column, justify="right" if column == "value" else "left")
     previous = None
-    for f in report["figures"]:
+    for f in figures:
         if previous and f["figure"] != previous:
             table.add_section()
         met = "" if f["met"] is None else "[green]yes[/]" if f["met"] else "[red]no[/]"
@@ -1027,4 +1027,9 @@ def tables(report: dict[str, Any]) -> list[Table]:
             met,
         )
         previous = f["figure"]
-    return [table]
+    return table
+
+
+def tables(report: dict[str, Any]) -> list[Table]:
+    """The report as a rich table: each figure against its target."""
+    return [figures_table("Answer benchmark", report["figures"])]

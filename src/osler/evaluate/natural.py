@@ -35,7 +35,13 @@ from osler.compose import templates
 from osler.compose.answer import Answerer
 from osler.evaluate import metrics
 from osler.evaluate import natural_set as ns
-from osler.evaluate.answers import answer_text, citation_failures, rouge_l, statements
+from osler.evaluate.answers import (
+    answer_text,
+    citation_failures,
+    figures_table,
+    rouge_l,
+    statements,
+)
 from osler.evaluate.retrieval import (
     _PMID_URL,
     SPLITS,
@@ -839,22 +845,7 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def tables(report: dict[str, Any]) -> list[Table]:
     """The figures against their targets, and the natural questions per type and audience."""
-    main = Table(title="Natural-question benchmark", title_justify="left")
-    for column in ("figure", "measure", "value", "target", "met"):
-        main.add_column(column, justify="right" if column == "value" else "left")
-    previous = None
-    for f in report["figures"]:
-        if previous and f["figure"] != previous:
-            main.add_section()
-        met = "" if f["met"] is None else "[green]yes[/]" if f["met"] else "[red]no[/]"
-        main.add_row(
-            f["figure"] if f["figure"] != previous else "",
-            f["measure"],
-            f["value"],
-            f["target"] or "",
-            met,
-        )
-        previous = f["figure"]
+    main = figures_table("Natural-question benchmark", report["figures"])
     out = [main]
     if "natural" in report:
         detail = Table(
