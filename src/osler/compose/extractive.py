@@ -479,6 +479,12 @@ def _plainest_of_the_best(cands: list[Candidate], profile: Profile | None) -> Ca
     return min(close, key=lambda c: (c.grade if c.grade is not None else 0.0, -c.score))
 
 
+def _less_specific(c: Candidate, lead: Candidate) -> bool:
+    """Whether a candidate comes from a section of the lead's document whose heading names less
+    of the question's focus than the lead's does."""
+    return c.hit.document_id == lead.hit.document_id and c.heading_cover < lead.heading_cover - 1e-9
+
+
 @dataclass
 class Draft:
     """What the composer hands back: the bottom line, sections, and the hits they cite."""
@@ -528,6 +534,13 @@ def compose(
             c.score + 0.1 * profile.evidence(c.hit.evidence_level),
         ),
     )
+    if bottom.heading_cover > 0:
+        # the rest of the answer keeps to the bottom line's section of its document: not the
+        # localized-disease section of a guideline asked about metastatic disease
+        kept = [c for c in cands if not _less_specific(c, bottom)]
+        chosen = select(kept, limit=limit + 1, profile=profile)
+        if bottom not in chosen:
+            chosen = [bottom, *chosen[:limit]]
     cited: list[Hit] = []
 
     def cite(c: Candidate) -> Statement:
