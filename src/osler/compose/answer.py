@@ -386,7 +386,7 @@ class Answerer:
         hits = self.searcher.search(standalone, k=k, audience=audience)
         timings["retrieve"] = _ms(mark)
         keys = self._keys(query)
-        named = bool(query.topic_terms) and not query.qualifiers  # the question is a topic's name
+        named = bool(query.topic_terms)  # the question names a topic of the corpus
         if not (named or safety.looks_medical(standalone, self.topics)) and not _together(
             query, hits, keys
         ):

@@ -62,7 +62,11 @@ QUESTION_TYPES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "symptoms",
-        re.compile(r"\b(symptoms?|signs?|presentations?|manifestations?|present with)\b", re.I),
+        re.compile(
+            r"\b(symptoms?|signs?|presentations?|manifestations?|present with|"
+            r"(clinical|presenting) features)\b",
+            re.I,
+        ),
     ),
     (
         "prognosis",
@@ -98,7 +102,8 @@ _DEFINITION = re.compile(
 #: Leading phrases that carry no content ("what is the recommended ...").
 _BOILERPLATE = re.compile(
     r"^\s*((can|could) you (please )?(tell|explain to) me|i (would like|want) to know|please|"
-    r"tell me|explain|describe|what do you know about|information (on|about))\b[\s,:]*"
+    r"tell me|explain|describe|define|definition of|meaning of|what do you know about|"
+    r"information (on|about))\b[\s,:]*"
     r"|^\s*(what|which|how|who|when|where|why)\b\s*((is|are|was|were|do|does|did|can|should|"
     r"would|to|many|much)\b\s*)?(\(are\)\s*)?((the|a|an)\b\s*)?((current|recommended|best|usual|"
     r"standard|common|main|latest|possible)\b\s*)*",
@@ -125,14 +130,24 @@ TYPE_WORDS = _TYPE_WORDS = re.compile(
     r"prognosis|risks?|prevent\w*|side[- ]effects?|dos(e|age|ing)|interactions?|genetic|changes|"
     r"related|inherited|inheritance|frequency|affected|how many|stages?|complications?|research|"
     r"clinical trials?|considerations?|management|manage\w*|treated|treat|cured?|"
-    r"(first|second|third)[- ]line|initial|preferred|optimal|drug of choice|being (done|studied))\b",
+    r"(first|second|third)[- ]line|initial|preferred|optimal|drug of choice|being (done|studied)|"
+    r"(clinical|presenting) features|presentations?)\b",
     re.I,
 )
 MAX_QUESTION_CHARS = 2000
 
 
+#: What a message tells rather than asks ("my son was just diagnosed with X, what is it?"):
+#: not a cue of the question type.
+_NARRATIVE = re.compile(
+    r"\b(was|were|been|is|am|are|got|get|just|recently|newly)\s+(\w+\s+)?diagnosed\s+with\b",
+    re.I,
+)
+
+
 def question_type(question: str) -> tuple[str, bool]:
     """The question type (see QUESTION_TYPES; else "definition") and whether it is yes/no."""
+    question = _NARRATIVE.sub(" with ", question)
     yes_no = bool(_YES_NO.match(question))
     for name, pattern in QUESTION_TYPES:
         if pattern.search(question):

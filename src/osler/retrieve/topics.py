@@ -198,6 +198,7 @@ class Topics:
                 renamed[name[0]] = list(title)
             if size == 1 and name != (words[i],) and len(name) > 1:  # an abbreviation
                 topic += [words[i], *name]
+                renamed[words[i]] = list(name)  # the sources may write only the long form
             else:
                 topic += words[i : i + size]
             for j in range(i, i + size):
