@@ -62,6 +62,9 @@ def same_word(key: str, token: str) -> bool:
         return True
     if len(key) <= 3 or any(c.isdigit() for c in key):
         return False  # codes and numbers match exactly
+    short, long_ = sorted((key, token), key=len)
+    if long_ in (short + "s", short + "es") or (short.endswith("y") and long_ == short[:-1] + "ies"):
+        return True  # a plural ("stone", "stones"; "artery", "arteries")
     shared = next((i for i, (a, b) in enumerate(zip(key, token, strict=False)) if a != b), None)
     shared = min(len(key), len(token)) if shared is None else shared
     return shared >= max(6, min(len(key), len(token)) - SAME_WORD_ENDING)

@@ -336,6 +336,16 @@ class Answerer:
             answer.conversation_id = conversation_id
         return answer
 
+    def _aliases(self, hits: list[Hit]) -> dict[str, frozenset[str]]:
+        """The other names of the hits' pages (their focus synonyms), as tokens."""
+        out: dict[str, frozenset[str]] = {}
+        for hit in hits:
+            doc = self.searcher.documents.get(hit.document_id)
+            names = doc.extra.get("focus_synonyms", "") if doc else ""
+            if names and hit.document_id not in out:
+                out[hit.document_id] = extractive.token_set(names.replace(";", " "))
+        return out
+
     def _keys(self, query: Query) -> list[str]:
         """The focus words every sentence must hold (see extractive.key_terms)."""
         # A yes/no question's focus is a claim, not a name: its rarest word is no key word.
@@ -415,14 +425,20 @@ class Answerer:
             timings["llm"] = _ms(mark)
             answer.composer = "llm" if draft is not None else "extractive"
         if draft is None:
+            aliases = self._aliases(hits)
             draft = extractive.compose(
-                query, hits, audience, urgent=answer.notice is not None, keys=keys
+                query, hits, audience, urgent=answer.notice is not None, keys=keys, aliases=aliases
             )
             narrow = narrowed(query) if draft is None else None
             if narrow is not None:
                 query, keys = narrow, self._keys(narrow)
                 draft = extractive.compose(
-                    query, hits, audience, urgent=answer.notice is not None, keys=keys
+                    query,
+                    hits,
+                    audience,
+                    urgent=answer.notice is not None,
+                    keys=keys,
+                    aliases=aliases,
                 )
         answer.title = title_for(query)
         timings["compose"] = _ms(mark)

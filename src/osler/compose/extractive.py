@@ -232,8 +232,7 @@ def focus_covered(
     take an ending; by default `key_terms(specific)`), among the tokens `seen`."""
     if not specific:
         return True
-    prefixes = {t[:6] for t in seen}
-    share = sum(t.lower()[:6] in prefixes for t in specific) / len(specific)
+    share = sum(_matched(t.lower(), seen) for t in specific) / len(specific)
     if share < FOCUS_COVER - 1e-9:
         return False
     return all(
@@ -242,8 +241,9 @@ def focus_covered(
     )
 
 
-def _matched(word: str, seen: frozenset[str]) -> bool:
-    return any(t[:6] == word[:6] for t in seen)
+def _matched(word: str, seen: frozenset[str] | set[str]) -> bool:
+    """A crude stem of the word (first 6 letters), or the word give or take a plural, is seen."""
+    return any(t[:6] == word[:6] or (t[:3] == word[:3] and same_word(word, t)) for t in seen)
 
 
 #: Words that name no kind of anything: a title adding only these is not narrower.
@@ -312,7 +312,11 @@ def defines(text: str, focus: list[str]) -> bool:
 
 
 def candidates(
-    query: Query, hits: list[Hit], reader: str | Profile, keys: list[str] | None = None
+    query: Query,
+    hits: list[Hit],
+    reader: str | Profile,
+    keys: list[str] | None = None,
+    aliases: Mapping[str, frozenset[str]] | None = None,
 ) -> list[Candidate]:
     """Every usable sentence of the hits, scored for the reader's profile.
 
@@ -344,13 +348,15 @@ def candidates(
         title = stems(hit.title)
         title_tokens = token_set(hit.title)
         heading_tokens = token_set(hit.section)
+        # the page's other names (MedQuAD focus synonyms: "low blood sugar" for Hypoglycemia)
+        alias_tokens = (aliases or {}).get(hit.document_id, frozenset())
         heading_cover = len(focus & stems(hit.section)) / len(focus) if focus else 0.0
         topic_page = hit.source_type == "consumer-health" or (
             hit.source_type == "drug-information" and query.question_type in ONE_DRUG_TYPES
         )
         if topic_page and (
             not (
-                focus_covered(specific, title_tokens, page_keys)
+                focus_covered(specific, title_tokens | alias_tokens, page_keys)
                 or broader_page(specific, question_tokens, title_tokens, page_keys)
             )
             or names_another_topic(specific, question_tokens, title_tokens)
@@ -358,7 +364,8 @@ def candidates(
             continue  # a page about another condition that merely names this one
         # On a broader page ("Gallbladder Cancer" for "liver metastases from gallbladder
         # cancer") a sentence must also name the most specific focus word the title lacks.
-        missing = [t for t in specific if not _matched(t, title_tokens)] if topic_page else []
+        named = title_tokens | alias_tokens
+        missing = [t for t in specific if not _matched(t, named)] if topic_page else []
         sentence_keys = [*page_keys, max(missing, key=len)] if missing else page_keys
         # A definition comes from a page about the focus (not a narrower one), or is a
         # sentence defining it: an abstract or a page on one kind of the focus does not say
@@ -377,7 +384,7 @@ def candidates(
             words = stems(text)
             # the heading path is the sentence's context ("Treatment of Metastatic Gallbladder
             # Cancer › Systemic therapy"), as the title is
-            seen = token_set(text) | title_tokens | heading_tokens
+            seen = token_set(text) | named | heading_tokens
             if is_list(text):  # "Treatment may include the following: - ..." continues the
                 seen |= token_set(said_before)  # sentence before it, which names the topic
             overlap = len(q & words) / len(q) if q else 0.0
@@ -502,6 +509,7 @@ def compose(
     limit: int = 10,
     urgent: bool = False,
     keys: list[str] | None = None,
+    aliases: Mapping[str, frozenset[str]] | None = None,
 ) -> Draft | None:
     """Build the answer from the hits; None when no sentence answers the question.
 
@@ -509,7 +517,7 @@ def compose(
     The reader's profile scores the sentences and names the sections.
     """
     profile = profile_for(reader)
-    cands = candidates(query, hits, profile, keys)
+    cands = candidates(query, hits, profile, keys, aliases)
     chosen = select(cands, limit=limit + 1, profile=profile)
     if not chosen:
         return None

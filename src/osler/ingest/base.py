@@ -64,7 +64,9 @@ def strip_inline_html(text: str) -> str:
     if "<" not in text and "&" not in text:
         return text
     text = _INLINE_TAG.sub(lambda m: " " if m.group(2).lower() in ("br", "p", "div", "hr") else "", text)
-    return clean_inline(html.unescape(text))
+    for _ in range(2):  # some snippets are escaped twice ("&amp;quot;")
+        text = html.unescape(text)
+    return clean_inline(text)
 
 
 def json_object(raw: bytes) -> dict[str, Any]:

@@ -64,7 +64,7 @@ QUESTION_TYPES: list[tuple[str, re.Pattern[str]]] = [
         "symptoms",
         re.compile(
             r"\b(symptoms?|signs?|presentations?|manifestations?|present with|"
-            r"(clinical|presenting) features)\b",
+            r"(clinical|presenting) features|feels? like)\b",
             re.I,
         ),
     ),
@@ -131,7 +131,7 @@ TYPE_WORDS = _TYPE_WORDS = re.compile(
     r"related|inherited|inheritance|frequency|affected|how many|stages?|complications?|research|"
     r"clinical trials?|considerations?|management|manage\w*|treated|treat|cured?|"
     r"(first|second|third)[- ]line|initial|preferred|optimal|drug of choice|being (done|studied)|"
-    r"(clinical|presenting) features|presentations?)\b",
+    r"(clinical|presenting) features|presentations?|feels? like)\b",
     re.I,
 )
 MAX_QUESTION_CHARS = 2000
