@@ -169,6 +169,10 @@ class Query(BaseModel):
     corrections: dict[str, str] = Field(
         default_factory=dict, description="Misspelt word -> the corpus word it was read as"
     )
+    renamed: dict[str, str] = Field(
+        default_factory=dict,
+        description="A short form or synonym the sources do not write -> the name they use",
+    )
     set_aside: list[str] = Field(
         default_factory=list,
         description="Qualifiers the answer no longer requires (the sources do not use them); "

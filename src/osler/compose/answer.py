@@ -86,7 +86,8 @@ def _topic_span(phrase: str, query: Query) -> str:
     if not marks:
         return phrase
     span = parts[marks[0] : marks[-1] + 1]
-    return " ".join(fix.get(w.lower(), w) for w in span)
+    # the name the sources use: "DVT" -> "deep vein thrombosis", "afib" -> "atrial fibrillation"
+    return " ".join(query.renamed.get(w.lower(), fix.get(w.lower(), w)) for w in span)
 
 
 def focus_phrase(query: Query) -> str:

@@ -250,6 +250,7 @@ def resolved(query: Query, topics: Topics) -> Query:
             ),
             "qualifiers": found.qualifiers,
             "corrections": fix,
+            "renamed": {short: " ".join(long_) for short, long_ in found.renamed.items()},
         }
     )
 
