@@ -41,7 +41,7 @@ from osler.compose.answer import Answerer
 from osler.evaluate import clinician_set as cs
 from osler.evaluate import metrics
 from osler.evaluate import natural as nat
-from osler.evaluate.answers import statements, tokens
+from osler.evaluate.answers import figures_table, statements, tokens
 from osler.evaluate.retrieval import SPLITS, BenchmarkError, Progress, corpus_info, split_of
 from osler.models import Answer, Audience, EvidenceLevel
 from osler.retrieve.search import Searcher
@@ -716,22 +716,7 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def tables(report: dict[str, Any]) -> list[Table]:
     """The figures against their targets, and the questions by type and source kind."""
-    main = Table(title="Clinician benchmark", title_justify="left")
-    for column in ("figure", "measure", "value", "target", "met"):
-        main.add_column(column, justify="right" if column == "value" else "left")
-    previous = None
-    for f in report["figures"]:
-        if previous and f["figure"] != previous:
-            main.add_section()
-        met = "" if f["met"] is None else "[green]yes[/]" if f["met"] else "[red]no[/]"
-        main.add_row(
-            f["figure"] if f["figure"] != previous else "",
-            f["measure"],
-            f["value"],
-            f["target"] or "",
-            met,
-        )
-        previous = f["figure"]
+    main = figures_table("Clinician benchmark", report["figures"])
     out = [main]
     if "questions" in report:
         detail = Table(
