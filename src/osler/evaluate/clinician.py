@@ -619,7 +619,7 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
             add(figure, "an answer phrase in the statements", _pct(m["answer_found"]))
             targeted(
                 figure,
-                f"professional references ({m['references']:,} of {m['answers']} answers)",
+                f"professional references ({m['references']:,} references of {m['answers']} answers)",
                 m["professional_share"],
                 "professional_share",
                 held,
