@@ -25,6 +25,7 @@ from rich.progress import (
 from osler import config
 from osler.evaluate import answers as answers_bench
 from osler.evaluate import audience as audience_bench
+from osler.evaluate import clinician as clinician_bench
 from osler.evaluate import natural as natural_bench
 from osler.evaluate import retrieval as bench
 from osler.index import dense as dense_module
@@ -396,4 +397,56 @@ def followups(
         f"{report['recall@5_with_context']:.3f}, without {report['recall@5_without_context']:.3f} "
         f"(target {report['target']})"
     )
+    _write_json(report, json_path)
+
+
+@eval_app.command()
+def clinician(
+    json_path: JsonPath = None,
+    parts: Annotated[
+        str,
+        typer.Option("--parts", help=f"Comma-separated parts: {','.join(clinician_bench.PARTS)}."),
+    ] = ",".join(clinician_bench.PARTS),
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=0,
+            help="Clinician questions and Evidence Inference prompts, a fixed-seed sample of each "
+            f"(default: every question and {clinician_bench.EVIDENCE_SAMPLE} prompts; 0: all).",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+    shared: SharedOption = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the samples.")
+    ] = clinician_bench.SEED,
+) -> None:
+    """Clinician benchmark: clinician questions, Evidence Inference prompts, the flagship question, latency."""
+    names = [p.strip().lower() for p in parts.split(",") if p.strip()]
+    bad = [p for p in names if p not in clinician_bench.PARTS]
+    if bad or not names:
+        raise typer.BadParameter(
+            f"unknown part {bad[0]!r}" if bad else "no part given", param_hint="--parts"
+        )
+    shared = shared or config.shared_data_dir()
+    report = _on_corpus(
+        data_dir,
+        shared,
+        lambda root, progress: clinician_bench.run_benchmark(
+            root,
+            shared=shared,
+            parts=list(dict.fromkeys(names)),
+            limit=limit,
+            seed=seed,
+            progress=progress,
+        ),
+    )
+    for table in clinician_bench.tables(report):
+        console.print(table)
+    warm = report["latency_ms"]["ask_warm"]
+    if warm:
+        console.print(f"Warm ask p50: {warm['p50']:.1f} ms over {warm['n']} clinician questions.")
+    seconds = ", ".join(f"{k} {v:.0f} s" for k, v in report["seconds"].items())
+    console.print(f"[dim]Time: {seconds}.[/]")
     _write_json(report, json_path)
