@@ -539,6 +539,7 @@ def compose(
         best,
         key=lambda c: (
             round(c.heading_cover, 1),
+            bool(templates.CUES["standard"].search(c.text)),  # the standard, not an option
             c.score + 0.1 * profile.evidence(c.hit.evidence_level),
         ),
     )

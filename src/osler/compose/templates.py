@@ -22,6 +22,13 @@ CUES: dict[str, re.Pattern[str]] = {
         r"\bn\s?=\s?\d+|\b\d{2,} (patients|participants|subjects|women|men|children|adults)|"
         r"sensitivity|specificity|\bNNT\b|compared (with|to) placebo"
     ),
+    #: A sentence that states the standard, not one option among others: it leads a clinician's
+    #: answer ("cisplatin plus gemcitabine is considered the reference standard ...").
+    "standard": _cue(
+        r"\b(standard of care|reference standard|standard (first[- ]line )?(treatment|therapy|"
+        r"regimen)|treatment of choice|(is|are) (the )?(recommended|preferred)|"
+        r"(is|are|was|were) recommended|has become the standard|mainstay of (treatment|therapy))\b"
+    ),
     "primary": _cue(
         r"\b(standard|first[- ]line|recommended|mainstay|treatment of choice|main treatment|"
         r"may include|is used to treat|are used to treat|treatment options?|treated with|"
