@@ -441,6 +441,7 @@ def ask(
             audience=audience,
             conversation_id=conversation,
             settings=EditorialSettings.from_env(),
+            documents=answerer.searcher.store,
             k=k,
             llm=llm,
             show_unsupported=show_unsupported,

@@ -247,7 +247,8 @@ def review_edit(
                 answerer.close()
         with _rule_errors():
             article = articles.edit(
-                reviews, article_id, answer, user, revision or article.revision, comment, store
+                reviews, article_id, answer, user, revision or article.revision, comment, store,
+                composed=not file,
             )
     console.print(f"Saved version {article.latest_version}; status {article.status.value}.")
 

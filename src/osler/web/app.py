@@ -178,6 +178,7 @@ def create_app(
                     audience=audience,
                     conversation_id=conversation,
                     settings=editorial,
+                    documents=store,
                     llm=llm,
                 )
             except NothingIngested as exc:

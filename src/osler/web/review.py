@@ -122,7 +122,7 @@ def add_routes(
 
     def article_json(article: Article) -> dict[str, Any]:
         with lock:
-            served = articles.approved_answer(reviews, article)
+            served = articles.approved_answer(reviews, article, documents)
         return {
             **article.model_dump(mode="json"),
             "served": served.model_dump(mode="json") if served else None,
@@ -184,7 +184,8 @@ def add_routes(
             new = body.answer or ask(article.question, article.audience)
             with lock:
                 article = articles.edit(
-                    reviews, article_id, new, user, body.revision, body.comment, documents
+                    reviews, article_id, new, user, body.revision, body.comment, documents,
+                    composed=body.answer is None,
                 )
         return article_json(article)
 
@@ -301,7 +302,7 @@ def add_routes(
             raise ApiError(404, f"article {article_id} has no version {version}")
         approved = shown.number == article.approved_version
         with lock:
-            answer = (articles.approved_answer(reviews, article) if approved else None) or shown.answer
+            answer = (articles.approved_answer(reviews, article, documents) if approved else None) or shown.answer
         return page(
             "review_article.html", user=user, csrf=csrf, article=article, shown=shown,
             versions=versions, approvers=approvers, fragment=to_html(answer, "/passages/"),
@@ -345,7 +346,8 @@ def add_routes(
             fresh = ask(article.question, article.audience)
             with lock:
                 articles.edit(reviews, article_id, fresh, user, revision,
-                              comment or "answered again on the current corpus", documents)
+                              comment or "answered again on the current corpus", documents,
+                              composed=True)
         return RedirectResponse(f"/review/{article_id}", status_code=303)
 
     # --- public pages --------------------------------------------------------------------
@@ -354,7 +356,7 @@ def add_routes(
     def article_page(article_id: str) -> HTMLResponse:
         with lock:
             article = reviews.article(article_id)
-            served = articles.approved_answer(reviews, article) if article else None
+            served = articles.approved_answer(reviews, article, documents) if article else None
         if article is None or served is None or article.status is ArticleStatus.ARCHIVED:
             raise ApiError(404, f"no approved article {article_id!r}")
         return page(
