@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -15,6 +16,28 @@ from osler.store.review import ReviewStore
 
 SESSION_HOURS = 12
 _HASHER = PasswordHasher()
+
+
+#: Unicode categories a user name may not hold: controls, format characters (bidi overrides such
+#: as U+202E, zero-width joiners), surrogates, private use, unassigned, line/paragraph separators.
+_BANNED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+MAX_NAME = 80
+
+
+def clean_name(name: str) -> str:
+    """A user name as stored: NFKC, spacing collapsed; ValueError for an empty or over-long name
+    or one holding control or bidi characters (audit lines could be spoofed with them)."""
+    bad = [c for c in name if unicodedata.category(c) in _BANNED]
+    if bad:
+        raise ValueError(
+            f"user names cannot hold control or formatting characters (U+{ord(bad[0]):04X})"
+        )
+    clean = " ".join(unicodedata.normalize("NFKC", name).split())
+    if not clean:
+        raise ValueError("a user name is needed")
+    if len(clean) > MAX_NAME:
+        raise ValueError(f"user names have at most {MAX_NAME} characters")
+    return clean
 
 
 def hash_password(password: str) -> str:
@@ -68,4 +91,8 @@ def session_user(reviews: ReviewStore, session: str | None) -> tuple[User, str] 
 
 
 def csrf_ok(expected: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(expected, given or "")
+    """Constant-time comparison of bytes (any text compares; non-ASCII never matches a token)."""
+    if not given or not expected:
+        return False
+    encode = lambda text: text.encode("utf-8", "surrogatepass")  # noqa: E731
+    return hmac.compare_digest(encode(expected), encode(given))

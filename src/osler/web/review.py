@@ -19,7 +19,7 @@ from osler.models import Answer, Article, ArticleStatus, Role, User
 from osler.render.html import to_html
 from osler.review import articles, auth, rules
 from osler.review.settings import EditorialSettings
-from osler.store.review import ReviewStore, StaleRevision
+from osler.store.review import ReviewStore, StaleRevision, UserExists
 from osler.web.errors import ApiError
 
 SESSION_COOKIE = "osler_session"
@@ -396,11 +396,17 @@ def add_routes(
         user, _ = signed_in(request, csrf)
         with rule_errors(user):
             rules.check_admin(user)
-            hashed = auth.hash_password(password)
+            name = auth.clean_name(name)
             with lock:
-                if reviews.user(name):
-                    raise ApiError(409, f"user {name!r} exists")
-                reviews.add_user(name.strip(), list(dict.fromkeys(roles_)), credentials, hashed)
+                exists = reviews.user(name) is not None
+            if exists:
+                raise ApiError(409, f"user {name!r} exists (names compare case-insensitively)")
+            hashed = auth.hash_password(password)  # slow: outside the lock
+            with lock:
+                try:
+                    reviews.add_user(name, list(dict.fromkeys(roles_)), credentials, hashed)
+                except UserExists as exc:
+                    raise ApiError(409, str(exc)) from exc
         return RedirectResponse("/admin/users", status_code=303)
 
     @app.post("/admin/users/{name}/token", response_class=HTMLResponse, include_in_schema=False)
