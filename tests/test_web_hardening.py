@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from osler.models import IngestSummary, Role
 from osler.review import auth
+from osler.review.settings import EditorialSettings
 from osler.store import open_store
 from osler.store.review import ReviewStore
 from osler.web import security
@@ -195,3 +196,46 @@ def test_a_64_mib_chunked_body_is_cut_off_by_the_server(data: Path) -> None:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+# --- 2: sign-in throttling -----------------------------------------------------------------
+
+
+def test_throttle_backs_off_per_account_and_per_address() -> None:
+    now = [1000.0]
+    t = auth.Throttle(free_per_account=3, free_per_address=5, base=1, cap=60, clock=lambda: now[0])
+    for _ in range(2):
+        assert t.wait("Rev", "10.0.0.1") == 0
+        t.failed("rev", "10.0.0.1")
+    assert t.wait("rev", "10.0.0.1") == 0
+    t.failed("rev", "10.0.0.1")  # the third failure locks
+    assert t.wait("REV", "10.0.0.9") == 1  # the account is locked from any address
+    now[0] += 1.5
+    t.failed("rev", "10.0.0.1")
+    assert t.wait("rev", "10.0.0.1") == 2  # doubling
+    t.failed("other", "10.0.0.1")  # fifth failure from this address, on another account
+    assert t.wait("third", "10.0.0.1") == 1 and t.wait("third", "10.0.0.2") == 0
+    for _ in range(20):
+        t.failed("rev", "10.0.0.3")
+    assert t.wait("rev", "10.0.0.3") == 60  # capped
+    t.succeeded("rev")
+    assert t.wait("rev", "10.0.0.4") == 0  # a success clears the account, not the addresses
+    assert t.wait("rev", "10.0.0.3") == 60
+
+
+def test_wrong_passwords_are_throttled_and_the_right_one_waits_too(data: Path) -> None:
+    slow = EditorialSettings(login_base_backoff=600)  # no lock ends during the test
+    with TestClient(create_app(data, rate_per_minute=0, settings=slow)) as web:
+        csrf = form_csrf(web.get("/login").text)
+        codes = [
+            web.post("/login", data={"name": "ed", "password": f"wrong {i}", "csrf": csrf}).status_code
+            for i in range(8)
+        ]
+        assert codes[:5] == [401] * 5 and codes[5:] == [429] * 3
+        locked = web.post("/login", data={"name": "ED", "password": PASSWORD, "csrf": csrf})
+        assert locked.status_code == 429 and "Too many failed sign-ins" in locked.text
+        assert int(locked.headers["retry-after"]) >= 1 and has_headers(locked)
+        # another account is not locked by ed's failures
+        ok = web.post("/login", data={"name": "rev", "password": PASSWORD, "csrf": csrf},
+                      follow_redirects=False)
+        assert ok.status_code == 303

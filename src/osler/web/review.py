@@ -75,6 +75,10 @@ def add_routes(
 ) -> None:
     """Register the editorial API and pages on `app`."""
     markdown = MarkdownIt("commonmark", {"html": False})
+    throttle = auth.Throttle(
+        settings.login_free_per_account, settings.login_free_per_address,
+        base=settings.login_base_backoff, cap=settings.login_max_backoff,
+    )
 
     if settings.require_login:
 
@@ -235,12 +239,27 @@ def add_routes(
     ) -> Response:
         if not auth.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf):
             raise ApiError(403, "the form expired or was not sent from this site; reload it")
+        address = request.client.host if request.client else "unknown"
+        wait = throttle.wait(name, address)
+        if wait > 0:
+            seconds = max(1, round(wait))
+            response = page("login.html", 429, csrf=csrf, next=safe_next(next),
+                            error=f"Too many failed sign-ins. Try again in {seconds} s.")
+            response.headers["Retry-After"] = str(seconds)
+            return response
         with lock:
-            user = auth.login(reviews, name, password)
-            sid = auth.new_session(reviews, user) if user else None
+            stored = reviews.password_hash(name)
+        ok = auth.password_ok(stored, password)  # argon2, ~100 ms: holding no shared lock
+        sid = None
+        if ok:
+            with lock:
+                user = reviews.user(name)
+                sid = auth.new_session(reviews, user) if user else None
         if sid is None:
+            throttle.failed(name, address)
             return page("login.html", 401, csrf=csrf, next=safe_next(next),
                         error="Wrong name or password.")
+        throttle.succeeded(name)
         response = RedirectResponse(safe_next(next), status_code=303)
         response.set_cookie(
             SESSION_COOKIE, sid, httponly=True, samesite="strict",
