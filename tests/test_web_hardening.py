@@ -239,3 +239,27 @@ def test_wrong_passwords_are_throttled_and_the_right_one_waits_too(data: Path) -
         ok = web.post("/login", data={"name": "rev", "password": PASSWORD, "csrf": csrf},
                       follow_redirects=False)
         assert ok.status_code == 303
+
+
+# --- 6: caching, HEAD, NUL, strict booleans ------------------------------------------------
+
+
+def test_head_nul_and_strict_booleans(client: TestClient) -> None:
+    head = client.head("/")
+    assert head.status_code == 200 and head.content == b"" and has_headers(head)
+    assert client.head("/healthz").status_code == 200
+    r = client.post("/api/ask", json={"question": "What is gout?\x00"})
+    assert r.status_code == 400 and "NUL" in r.json()["error"]
+    r = client.post("/api/ask", json={"question": "What is gout?", "llm": "yes"})
+    assert r.status_code == 400 and "llm" in r.json()["error"]
+    r = client.post("/api/articles/x/versions", json={"revision": 1, "regenerate": "true"},
+                    headers={"Authorization": "Bearer osl_x"})
+    assert r.status_code in {400, 401}
+    assert client.get("/review", follow_redirects=False).headers["cache-control"] == "no-store"
+
+
+def test_user_names_are_normalised() -> None:
+    assert auth.clean_name("  Ｚed   Smith ") == "Zed Smith"
+    for bad in ("zed\u202e", "zed\u200b", "a\x00b", "tab\there", "   "):
+        with pytest.raises(ValueError):
+            auth.clean_name(bad)

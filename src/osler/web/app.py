@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from osler import __version__, config
@@ -47,7 +47,7 @@ class AskRequest(BaseModel):
     question: str = Field(description="The clinical question (1-2,000 characters)")
     audience: str = Field("clinician", description="clinician, student or patient")
     conversation_id: str | None = Field(None, description="Conversation to continue (follow-ups)")
-    llm: bool = Field(False, description="Compose with the configured LLM (verified), if any")
+    llm: StrictBool = Field(False, description="Compose with the configured LLM (verified), if any")
 
 
 def check_text(value: str, what: str) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StrictBool
 
 from osler.models import Answer, Article, ArticleStatus, Role, User
 from osler.render.html import to_html
@@ -28,16 +28,26 @@ LOGIN_CSRF_COOKIE = "osler_login_csrf"
 OPEN_PATHS = {"/login", "/healthz", "/policy", "/openapi.json"}
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not accepted")
+    return value
+
+
+#: Free text a person typed (comments, credentials): no NUL characters.
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
 class CreateArticle(BaseModel):
-    question: str = Field(description="The question the article answers")
+    question: Text = Field(description="The question the article answers")
     audience: str = Field("clinician", description="clinician, student or patient")
 
 
 class NewVersion(BaseModel):
     revision: int = Field(description="The article revision this edit is based on")
     answer: Answer | None = Field(None, description="The edited Answer (every statement cited)")
-    regenerate: bool = Field(False, description="Answer the question again on today's corpus")
-    comment: str = Field("", max_length=2000)
+    regenerate: StrictBool = Field(False, description="Answer the question again on today's corpus")
+    comment: Text = Field("", max_length=2000)
 
 
 class TransitionRequest(BaseModel):
@@ -45,7 +55,7 @@ class TransitionRequest(BaseModel):
         description="The workflow action"
     )
     revision: int = Field(description="The article revision the action is based on")
-    comment: str = Field("", max_length=2000)
+    comment: Text = Field("", max_length=2000)
 
 
 @contextmanager
@@ -342,7 +352,7 @@ def add_routes(
         article_id: str,
         action: Annotated[str, Form()],
         revision: Annotated[int, Form()],
-        comment: Annotated[str, Form(max_length=2000)] = "",
+        comment: Annotated[Text, Form(max_length=2000)] = "",
         csrf: Annotated[str, Form()] = "",
     ) -> Response:
         user, _ = signed_in(request, csrf)
@@ -355,7 +365,7 @@ def add_routes(
         request: Request,
         article_id: str,
         revision: Annotated[int, Form()],
-        comment: Annotated[str, Form(max_length=2000)] = "",
+        comment: Annotated[Text, Form(max_length=2000)] = "",
         csrf: Annotated[str, Form()] = "",
     ) -> Response:
         user, _ = signed_in(request, csrf)
@@ -409,7 +419,7 @@ def add_routes(
         name: Annotated[str, Form(min_length=1, max_length=80)],
         roles_: Annotated[list[Role], Form(alias="roles")],
         password: Annotated[str, Form()],
-        credentials: Annotated[str, Form(max_length=200)] = "",
+        credentials: Annotated[Text, Form(max_length=200)] = "",
         csrf: Annotated[str, Form()] = "",
     ) -> Response:
         user, _ = signed_in(request, csrf)

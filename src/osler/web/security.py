@@ -157,6 +157,9 @@ class Guard:
             return
         started = False
         no_store = True  # until the path is known
+        head = scope.get("method") == "HEAD"
+        if head:  # HEAD is GET without the body, for every page and API read
+            scope = {**scope, "method": "GET"}
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -171,6 +174,8 @@ class Guard:
                 if no_store and b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
                 message["headers"] = [*message.get("headers", []), *extra]
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         async def refuse(status: int, message: str, headers: dict[str, str] | None = None) -> None:
