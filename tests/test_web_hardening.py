@@ -263,3 +263,36 @@ def test_user_names_are_normalised() -> None:
     for bad in ("zed\u202e", "zed\u200b", "a\x00b", "tab\there", "   "):
         with pytest.raises(ValueError):
             auth.clean_name(bad)
+
+
+# --- 5: forwarded headers, static assets, browsers' 429 ------------------------------------
+
+
+def test_forwarded_for_is_believed_only_from_configured_proxies() -> None:
+    proxies = security.trusted_proxies("127.0.0.1, 10.1.0.0/16")
+    def scope(peer: str, forwarded: str) -> dict:
+        return {"client": (peer, 1), "headers": [(b"x-forwarded-for", forwarded.encode())]}
+    assert security.client_address(scope("192.0.2.7", "203.0.113.9"), proxies) == "192.0.2.7"
+    assert security.client_address(scope("127.0.0.1", "203.0.113.9"), proxies) == "203.0.113.9"
+    # a client's own X-Forwarded-For entry is not believed past the last untrusted hop
+    spoof = scope("127.0.0.1", "1.2.3.4, 203.0.113.9, 10.1.2.3")
+    assert security.client_address(spoof, proxies) == "203.0.113.9"
+    assert security.client_address(scope("127.0.0.1", "203.0.113.9"), ()) == "127.0.0.1"
+    with pytest.raises(ValueError, match="OSLER_TRUSTED_PROXIES"):
+        security.trusted_proxies("not an address")
+
+
+def test_rate_limit_spares_static_assets_and_browsers_get_a_page(data: Path) -> None:
+    app = create_app(data, rate_per_minute=3, proxies=())
+    with TestClient(app) as c:
+        assert [c.get("/static/style.css").status_code for _ in range(10)] == [200] * 10
+        pages = [c.get("/", headers={"accept": "text/html"}) for _ in range(4)]
+        assert [p.status_code for p in pages[:3]] == [200] * 3
+        limited = pages[3]
+        assert limited.status_code == 429 and limited.headers["content-type"].startswith("text/html")
+        assert "Too many requests" in limited.text and limited.headers["retry-after"]
+        api = c.get("/api/stats", headers={"accept": "text/html"})
+        assert api.status_code == 429 and "error" in api.json()
+        # X-Forwarded-For from an untrusted peer does not buy a new budget
+        dodge = c.get("/api/stats", headers={"x-forwarded-for": "203.0.113.50"})
+        assert dodge.status_code == 429
