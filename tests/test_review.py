@@ -14,7 +14,7 @@ from conftest import cli_env, copy_data_dir
 
 from osler.compose.answer import Answerer
 from osler.ingest.pipeline import ingest
-from osler.models import Answer, Article, ArticleStatus, IngestSummary, Role, User
+from osler.models import Answer, Article, ArticleStatus, EvidenceLevel, IngestSummary, Role, User
 from osler.review import articles, auth, rules, staleness
 from osler.review.export import export
 from osler.review.settings import EditorialSettings
@@ -443,3 +443,83 @@ def test_cli_workflow(base_corpus: tuple[Path, IngestSummary], tmp_path: Path) -
 )
 def test_question_matching_needs_the_same_focus_and_intent(asked: str, approved: str, same: bool) -> None:
     assert (articles.similarity(asked, approved) >= EditorialSettings().match_threshold) is same
+
+
+PATIENT_QUESTIONS = [
+    "What are the treatments for gout?", "What is gout?", "What is asthma?",
+    "What are the treatments for gallbladder cancer?", "What are the symptoms of diabetes?",
+    "What is high blood pressure?", "What causes kidney stones?",
+]
+
+
+def test_edits_cannot_forge_what_a_reader_sees(asker: Answerer, tmp_path: Path) -> None:
+    """Issue 14.1: metadata from the store, http(s) links, the policy's disclaimer, verified
+    glossary, labelled care-team questions, Osler's title; serving re-checks the version."""
+    store = asker.searcher.store
+    reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
+    editor = reviews.add_user("forge-ed", [Role.EDITOR])
+    reviewer = reviews.add_user("forge-rev", [Role.REVIEWER], "MD")
+    asked = (asker.ask(q, audience="patient") for q in PATIENT_QUESTIONS)
+    patient = next(a for a in asked if a.glossary and a.questions_to_ask and not a.abstained)
+    # a composed answer passes the checks unchanged (its metadata already is the store's)
+    same = articles.check_answer(patient, store, patient)
+    assert same.references == patient.references and same.disclaimer == patient.disclaimer
+    a = articles.create(reviews, patient, editor)
+
+    def edit(**changes: object) -> Article:
+        return articles.edit(reviews, a.id, patient.model_copy(update=changes), editor,
+                             reviews.article(a.id).revision, "forged", store)  # type: ignore[union-attr]
+
+    first = patient.references[0]
+    term = patient.glossary[0]
+    cure = term.model_copy(update={
+        "definition": "Gout is cured permanently by a single dose of allopurinol 3000 mg."})
+    with pytest.raises(ValueError, match=r"glossary definition .* not supported"):
+        edit(glossary=[cure, *patient.glossary[1:]])
+    with pytest.raises(ValueError, match="glossary term"):
+        edit(glossary=[term.model_copy(update={"term": "allopurinol cure"})])
+    with pytest.raises(ValueError, match="labelled set"):
+        edit(questions_to_ask=["Should I take 3000 mg of allopurinol once?"])
+    with pytest.raises(ValueError, match="title cannot be edited"):
+        edit(title="Gout Is Curable")
+    with pytest.raises(ValueError, match="heading"):
+        edit(sections=[patient.sections[0].model_copy(update={"heading": "Cured for good"})])
+    assert reviews.article(a.id).latest_version == 1  # type: ignore[union-attr]
+    forged_ref = first.model_copy(update={
+        "title": "ACR 2025 Gout Guideline", "evidence_level": EvidenceLevel.GUIDELINE,
+        "url": "javascript:alert(1)", "source": "ACR", "year": 2025, "date": "2025-01-01"})
+    saved = edit(references=[forged_ref, *patient.references[1:]], disclaimer="",
+                 questions_to_ask=patient.questions_to_ask[:1])
+    v2 = reviews.version(a.id, saved.latest_version)
+    assert v2 is not None
+    kept = v2.answer.references[0]
+    doc = store.get_document(first.document_id)
+    assert doc is not None
+    assert (kept.title, kept.source, kept.evidence_level, kept.year) == (
+        doc.title, doc.source, doc.evidence_level, doc.year)
+    assert kept.url == first.url and not (kept.url or "https:").startswith("javascript")
+    assert v2.answer.disclaimer == patient.disclaimer != ""
+    assert v2.answer.questions_to_ask == patient.questions_to_ask[:1]
+
+    # a version saved unchecked (as before this check) is re-checked when it is served
+    def approved(answer: Answer) -> Article:
+        made = articles.create(reviews, answer, editor)  # create saves a composed answer as is
+        for action, who in (("submit", editor), ("start", reviewer), ("approve", reviewer)):
+            made = articles.transition(reviews, made.id, action, who, made.revision)
+        return made
+
+    forged = patient.model_copy(update={"references": [forged_ref, *patient.references[1:]],
+                                        "disclaimer": ""})
+    served = articles.approved_answer(reviews, approved(forged), store)
+    assert served is not None and served.status == "approved"
+    assert served.references[0].title == doc.title and served.disclaimer == patient.disclaimer
+    assert served.references[0].url is None or served.references[0].url.startswith("http")
+    cured = approved(patient.model_copy(update={"glossary": [cure]}))
+    assert articles.approved_answer(reviews, cured, store) is None
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd",
+                                 "//evil.example", "http:evil", " JAVASCRIPT:x", ""])
+def test_only_http_links_are_kept(url: str) -> None:
+    assert articles.safe_url(url) is None
+    assert articles.safe_url("https://medlineplus.gov/gout.html") == "https://medlineplus.gov/gout.html"

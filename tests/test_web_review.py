@@ -136,7 +136,18 @@ def test_versions_edit_and_serving(client: TestClient, site: tuple[Path, dict[st
     article = new_article(client, tokens, "How is gallbladder cancer diagnosed?")
     versions = client.get(f"/api/articles/{article['id']}/versions", headers=bearer(tokens, "ed")).json()
     answer = versions[0]["answer"]
-    shorter = {**answer, "title": answer["title"] + " in Adults"}
+    retitled = {**answer, "title": answer["title"] + " in Adults"}
+    r = client.post(
+        f"/api/articles/{article['id']}/versions",
+        json={"revision": article["revision"], "answer": retitled},
+        headers=bearer(tokens, "ed"),
+    )
+    assert r.status_code == 400 and "title cannot be edited" in r.json()["error"]
+    first = answer["references"][0]
+    forged = {**first, "title": "ACR 2025 Gout Guideline", "evidence_level": "1-guideline",
+              "url": "javascript:alert(1)"}
+    shorter = {**answer, "sections": answer["sections"][:1], "disclaimer": "",
+               "references": [forged, *answer["references"][1:]]}
     r = client.post(
         f"/api/articles/{article['id']}/versions",
         json={"revision": article["revision"], "answer": shorter, "comment": "shorter"},
@@ -159,7 +170,10 @@ def test_versions_edit_and_serving(client: TestClient, site: tuple[Path, dict[st
     listed = client.get(f"/api/articles/{article['id']}/versions", headers=bearer(tokens, "ed")).json()
     assert [v["number"] for v in listed] == [1, 2]
     assert listed[1]["author"] == "ed" and listed[1]["diff"].startswith("--- previous")
-    assert "+# " + shorter["title"] in listed[1]["diff"]
+    assert "+# " not in listed[1]["diff"]  # the title is Osler's
+    saved = listed[1]["answer"]
+    assert saved["references"][0] == first  # metadata from the store, not the payload
+    assert saved["disclaimer"] == answer["disclaimer"] != ""
 
 
 def login(client: TestClient, name: str, password: str = PASSWORD) -> str:

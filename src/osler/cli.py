@@ -441,6 +441,7 @@ def ask(
             audience=audience,
             conversation_id=conversation,
             settings=EditorialSettings.from_env(),
+            documents=answerer.searcher.store,
             k=k,
             llm=llm,
             show_unsupported=show_unsupported,
@@ -505,7 +506,8 @@ def serve(
 
     application = create_app(data_dir, rate_per_minute=rate)
     err.print(f"Osler at http://{host}:{port}/  (API docs: /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    # the app reads X-Forwarded-For itself, from $OSLER_TRUSTED_PROXIES only
+    uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @app.command()

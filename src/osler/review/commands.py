@@ -99,8 +99,12 @@ def users_add(
     """Add a user (with a web password if --password-stdin)."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with _reviews(data_dir) as reviews:
+        try:
+            name = auth.clean_name(name)
+        except ValueError as exc:
+            raise _fail(str(exc)) from exc
         if reviews.user(name):
-            raise _fail(f"user {name!r} exists")
+            raise _fail(f"user {name!r} exists (names compare case-insensitively)")
         try:
             hashed = auth.hash_password(password) if password is not None else None
         except ValueError as exc:
@@ -247,7 +251,8 @@ def review_edit(
                 answerer.close()
         with _rule_errors():
             article = articles.edit(
-                reviews, article_id, answer, user, revision or article.revision, comment, store
+                reviews, article_id, answer, user, revision or article.revision, comment, store,
+                composed=not file,
             )
     console.print(f"Saved version {article.latest_version}; status {article.status.value}.")
 

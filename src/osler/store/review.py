@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import unicodedata
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,15 @@ class StaleRevision(Exception):
             f"it is now at {actual}); reload it and try again"
         )
         self.actual = actual
+
+
+class UserExists(ValueError):
+    """A user of that name (compared case-insensitively, NFKC) exists."""
+
+
+def name_key(name: str) -> str:
+    """How user names compare: NFKC, spacing collapsed, case-folded ('Zed' = 'zed' = 'ｚｅｄ')."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
 def now() -> str:
@@ -47,6 +57,8 @@ class ReviewStore:
         self, name: str, roles: list[Role], credentials: str = "", password_hash: str | None = None
     ) -> User:
         with self.transaction():
+            if self._stored_name(name) is not None:
+                raise UserExists(f"user {name!r} exists")
             self.db.execute(
                 "INSERT INTO users (name, roles, credentials, password_hash, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -74,6 +86,7 @@ class ReviewStore:
             "active": None if active is None else int(active),
         }
         changes = {k: v for k, v in changes.items() if v is not None}
+        name = self._stored_name(name) or name
         if not changes or self.user(name) is None:
             return self.user(name)
         with self.transaction():
@@ -83,17 +96,31 @@ class ReviewStore:
             self._audit(actor, None, "user_update", comment=f"{name}: {', '.join(shown)}")
         return self.user(name)
 
+    def _stored_name(self, name: str) -> str | None:
+        """The stored spelling of a user name, compared by `name_key`."""
+        if self.db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+            return name
+        key = name_key(name)
+        names = (r[0] for r in self.db.execute("SELECT name FROM users"))
+        return next((n for n in names if name_key(n) == key), None)
+
     def user(self, name: str) -> User | None:
-        row = self.db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        stored = self._stored_name(name)
+        row = (
+            self.db.execute("SELECT * FROM users WHERE name = ?", (stored,)).fetchone()
+            if stored is not None
+            else None
+        )
         return _user(row) if row else None
 
     def users(self) -> list[User]:
         return [_user(r) for r in self.db.execute("SELECT * FROM users ORDER BY name")]
 
     def password_hash(self, name: str) -> str | None:
+        stored = self._stored_name(name)
         row = self.db.execute(
-            "SELECT password_hash FROM users WHERE name = ? AND active = 1", (name,)
-        ).fetchone()
+            "SELECT password_hash FROM users WHERE name = ? AND active = 1", (stored,)
+        ).fetchone() if stored is not None else None
         return row[0] if row else None
 
     def add_token(self, user: User, token_hash: str, label: str = "") -> None:

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from osler import __version__, config
@@ -47,11 +47,22 @@ class AskRequest(BaseModel):
     question: str = Field(description="The clinical question (1-2,000 characters)")
     audience: str = Field("clinician", description="clinician, student or patient")
     conversation_id: str | None = Field(None, description="Conversation to continue (follow-ups)")
-    llm: bool = Field(False, description="Compose with the configured LLM (verified), if any")
+    llm: StrictBool = Field(False, description="Compose with the configured LLM (verified), if any")
+
+
+def check_text(value: str, what: str) -> str:
+    """`value` if it is valid Unicode (no lone surrogates) without NUL characters, else a 400."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ApiError(400, f"{what} holds an invalid character (a lone surrogate)") from exc
+    if "\x00" in value:
+        raise ApiError(400, f"{what} holds a NUL character")
+    return value
 
 
 def check_question(question: str) -> str:
-    question = " ".join((question or "").split())
+    question = " ".join(check_text(question or "", "question").split())
     if not question:
         raise ApiError(400, "question is empty")
     if len(question) > MAX_QUESTION:
@@ -108,8 +119,10 @@ def create_app(
     *,
     rate_per_minute: int = 120,
     settings: EditorialSettings | None = None,
+    proxies: tuple[security.Network, ...] | None = None,
 ) -> FastAPI:
-    """The app for one data dir; opens store and indexes now, once."""
+    """The app for one data dir; opens store and indexes now, once. `proxies`: the reverse
+    proxies whose X-Forwarded-For is believed (default $OSLER_TRUSTED_PROXIES, else none)."""
     answerer = Answerer.open(data_dir)
     lock = threading.Lock()
     env = _environment()
@@ -121,7 +134,6 @@ def create_app(
         redoc_url=None,
     )
     app.state.answerer = answerer
-    app.middleware("http")(security.middleware(security.RateLimiter(rate_per_minute)))
     app.mount("/static", StaticFiles(packages=[("osler.web", "static")]), name="static")
     app.mount("/swagger", StaticFiles(packages=[("fastapi_offline", "static")]), name="swagger")
     store = answerer.searcher.store
@@ -157,6 +169,13 @@ def create_app(
             return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
         return page("error.html", exc.status_code, message=str(exc.detail))
 
+    @app.exception_handler(UnicodeError)
+    async def bad_text(request: Request, exc: UnicodeError) -> Response:
+        message = "the request holds text that is not valid Unicode (a lone surrogate?)"
+        if wants_json(request):
+            return JSONResponse({"error": message}, status_code=400)
+        return page("error.html", 400, message=message)
+
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
         message = "internal error; the request was not completed"
@@ -178,6 +197,7 @@ def create_app(
                     audience=audience,
                     conversation_id=conversation,
                     settings=editorial,
+                    documents=store,
                     llm=llm,
                 )
             except NothingIngested as exc:
@@ -200,6 +220,13 @@ def create_app(
         lock=lock,
         page=page,
         settings=editorial,
+    )
+
+    # outermost, so every response passes it (the sign-in gate's, 404s, faults)
+    app.add_middleware(
+        security.Guard,  # type: ignore[arg-type]
+        limiter=security.RateLimiter(rate_per_minute),
+        proxies=security.trusted_proxies() if proxies is None else proxies,
     )
 
     # --- API ---------------------------------------------------------------------------

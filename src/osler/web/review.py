@@ -13,13 +13,13 @@ from urllib.parse import quote
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StrictBool
 
 from osler.models import Answer, Article, ArticleStatus, Role, User
 from osler.render.html import to_html
 from osler.review import articles, auth, rules
 from osler.review.settings import EditorialSettings
-from osler.store.review import ReviewStore, StaleRevision
+from osler.store.review import ReviewStore, StaleRevision, UserExists
 from osler.web.errors import ApiError
 
 SESSION_COOKIE = "osler_session"
@@ -28,16 +28,26 @@ LOGIN_CSRF_COOKIE = "osler_login_csrf"
 OPEN_PATHS = {"/login", "/healthz", "/policy", "/openapi.json"}
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not accepted")
+    return value
+
+
+#: Free text a person typed (comments, credentials): no NUL characters.
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
 class CreateArticle(BaseModel):
-    question: str = Field(description="The question the article answers")
+    question: Text = Field(description="The question the article answers")
     audience: str = Field("clinician", description="clinician, student or patient")
 
 
 class NewVersion(BaseModel):
     revision: int = Field(description="The article revision this edit is based on")
     answer: Answer | None = Field(None, description="The edited Answer (every statement cited)")
-    regenerate: bool = Field(False, description="Answer the question again on today's corpus")
-    comment: str = Field("", max_length=2000)
+    regenerate: StrictBool = Field(False, description="Answer the question again on today's corpus")
+    comment: Text = Field("", max_length=2000)
 
 
 class TransitionRequest(BaseModel):
@@ -45,7 +55,7 @@ class TransitionRequest(BaseModel):
         description="The workflow action"
     )
     revision: int = Field(description="The article revision the action is based on")
-    comment: str = Field("", max_length=2000)
+    comment: Text = Field("", max_length=2000)
 
 
 @contextmanager
@@ -75,6 +85,10 @@ def add_routes(
 ) -> None:
     """Register the editorial API and pages on `app`."""
     markdown = MarkdownIt("commonmark", {"html": False})
+    throttle = auth.Throttle(
+        settings.login_free_per_account, settings.login_free_per_address,
+        base=settings.login_base_backoff, cap=settings.login_max_backoff,
+    )
 
     if settings.require_login:
 
@@ -122,7 +136,7 @@ def add_routes(
 
     def article_json(article: Article) -> dict[str, Any]:
         with lock:
-            served = articles.approved_answer(reviews, article)
+            served = articles.approved_answer(reviews, article, documents)
         return {
             **article.model_dump(mode="json"),
             "served": served.model_dump(mode="json") if served else None,
@@ -184,7 +198,8 @@ def add_routes(
             new = body.answer or ask(article.question, article.audience)
             with lock:
                 article = articles.edit(
-                    reviews, article_id, new, user, body.revision, body.comment, documents
+                    reviews, article_id, new, user, body.revision, body.comment, documents,
+                    composed=body.answer is None,
                 )
         return article_json(article)
 
@@ -234,12 +249,27 @@ def add_routes(
     ) -> Response:
         if not auth.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf):
             raise ApiError(403, "the form expired or was not sent from this site; reload it")
+        address = request.client.host if request.client else "unknown"
+        wait = throttle.wait(name, address)
+        if wait > 0:
+            seconds = max(1, round(wait))
+            response = page("login.html", 429, csrf=csrf, next=safe_next(next),
+                            error=f"Too many failed sign-ins. Try again in {seconds} s.")
+            response.headers["Retry-After"] = str(seconds)
+            return response
         with lock:
-            user = auth.login(reviews, name, password)
-            sid = auth.new_session(reviews, user) if user else None
+            stored = reviews.password_hash(name)
+        ok = auth.password_ok(stored, password)  # argon2, ~100 ms: holding no shared lock
+        sid = None
+        if ok:
+            with lock:
+                user = reviews.user(name)
+                sid = auth.new_session(reviews, user) if user else None
         if sid is None:
+            throttle.failed(name, address)
             return page("login.html", 401, csrf=csrf, next=safe_next(next),
                         error="Wrong name or password.")
+        throttle.succeeded(name)
         response = RedirectResponse(safe_next(next), status_code=303)
         response.set_cookie(
             SESSION_COOKIE, sid, httponly=True, samesite="strict",
@@ -301,7 +331,7 @@ def add_routes(
             raise ApiError(404, f"article {article_id} has no version {version}")
         approved = shown.number == article.approved_version
         with lock:
-            answer = (articles.approved_answer(reviews, article) if approved else None) or shown.answer
+            answer = (articles.approved_answer(reviews, article, documents) if approved else None) or shown.answer
         return page(
             "review_article.html", user=user, csrf=csrf, article=article, shown=shown,
             versions=versions, approvers=approvers, fragment=to_html(answer, "/passages/"),
@@ -322,7 +352,7 @@ def add_routes(
         article_id: str,
         action: Annotated[str, Form()],
         revision: Annotated[int, Form()],
-        comment: Annotated[str, Form(max_length=2000)] = "",
+        comment: Annotated[Text, Form(max_length=2000)] = "",
         csrf: Annotated[str, Form()] = "",
     ) -> Response:
         user, _ = signed_in(request, csrf)
@@ -335,7 +365,7 @@ def add_routes(
         request: Request,
         article_id: str,
         revision: Annotated[int, Form()],
-        comment: Annotated[str, Form(max_length=2000)] = "",
+        comment: Annotated[Text, Form(max_length=2000)] = "",
         csrf: Annotated[str, Form()] = "",
     ) -> Response:
         user, _ = signed_in(request, csrf)
@@ -345,7 +375,8 @@ def add_routes(
             fresh = ask(article.question, article.audience)
             with lock:
                 articles.edit(reviews, article_id, fresh, user, revision,
-                              comment or "answered again on the current corpus", documents)
+                              comment or "answered again on the current corpus", documents,
+                              composed=True)
         return RedirectResponse(f"/review/{article_id}", status_code=303)
 
     # --- public pages --------------------------------------------------------------------
@@ -354,7 +385,7 @@ def add_routes(
     def article_page(article_id: str) -> HTMLResponse:
         with lock:
             article = reviews.article(article_id)
-            served = articles.approved_answer(reviews, article) if article else None
+            served = articles.approved_answer(reviews, article, documents) if article else None
         if article is None or served is None or article.status is ArticleStatus.ARCHIVED:
             raise ApiError(404, f"no approved article {article_id!r}")
         return page(
@@ -388,17 +419,23 @@ def add_routes(
         name: Annotated[str, Form(min_length=1, max_length=80)],
         roles_: Annotated[list[Role], Form(alias="roles")],
         password: Annotated[str, Form()],
-        credentials: Annotated[str, Form(max_length=200)] = "",
+        credentials: Annotated[Text, Form(max_length=200)] = "",
         csrf: Annotated[str, Form()] = "",
     ) -> Response:
         user, _ = signed_in(request, csrf)
         with rule_errors(user):
             rules.check_admin(user)
-            hashed = auth.hash_password(password)
+            name = auth.clean_name(name)
             with lock:
-                if reviews.user(name):
-                    raise ApiError(409, f"user {name!r} exists")
-                reviews.add_user(name.strip(), list(dict.fromkeys(roles_)), credentials, hashed)
+                exists = reviews.user(name) is not None
+            if exists:
+                raise ApiError(409, f"user {name!r} exists (names compare case-insensitively)")
+            hashed = auth.hash_password(password)  # slow: outside the lock
+            with lock:
+                try:
+                    reviews.add_user(name, list(dict.fromkeys(roles_)), credentials, hashed)
+                except UserExists as exc:
+                    raise ApiError(409, str(exc)) from exc
         return RedirectResponse("/admin/users", status_code=303)
 
     @app.post("/admin/users/{name}/token", response_class=HTMLResponse, include_in_schema=False)
