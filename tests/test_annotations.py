@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from osler import citations
 from osler.ingest import chunking
 from osler.ingest.annotations import OPEN, mark
@@ -75,3 +77,22 @@ def test_a_newer_edition_of_the_same_page_supersedes_the_older() -> None:
     assert page_key(old.url) == page_key(new.url)
     assert superseded([old, new, other]) == {old.id: new.id}
     assert superseded([old, old.model_copy(update={"id": "twin"})]) == {}
+
+
+def test_an_aged_guideline_is_flagged_past_the_configured_age(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import date
+
+    from osler.models import EvidenceLevel
+
+    doc = Document(id="ngc:1", title="t", source="NGC", source_type="guideline", year=2014,
+                   evidence_level=EvidenceLevel.GUIDELINE)
+    today = date(2026, 12, 1)
+    assert citations.age_note(doc, today) == (
+        "guideline from 2014, over 5 years old: check for updates"
+    )
+    monkeypatch.setenv("OSLER_GUIDELINE_MAX_AGE_YEARS", "15")
+    assert citations.age_note(doc, today) is None
+    trial = doc.model_copy(update={"evidence_level": EvidenceLevel.RCT})
+    assert citations.age_note(trial, today, max_age=1) is None

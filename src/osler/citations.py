@@ -11,10 +11,8 @@ import json
 import re
 from datetime import date
 
+from osler import config
 from osler.models import Document, EvidenceLevel
-
-#: A guideline older than this many years is flagged as possibly out of date.
-GUIDELINE_MAX_AGE_YEARS = 5
 
 _AUTHOR = re.compile(r"^\s*([A-Z][A-Za-z'\-]+(?: [A-Z][A-Za-z'\-]+)*?)(?: [A-Z]{1,3})?[,:]")
 _YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
@@ -86,11 +84,13 @@ def grade(doc: Document, annotations: dict[str, str]) -> str | None:
     return f"{scheme} {value}"
 
 
-def age_note(doc: Document, today: date | None = None) -> str | None:
-    """'guideline from 2014, over 5 years old' for an aged guideline; None otherwise."""
+def age_note(doc: Document, today: date | None = None, max_age: int | None = None) -> str | None:
+    """'guideline from 2014, over 5 years old' for an aged guideline (the age from
+    config.guideline_max_age unless given); None otherwise."""
     if doc.evidence_level is not EvidenceLevel.GUIDELINE or not doc.year:
         return None
+    limit = config.guideline_max_age() if max_age is None else max_age
     age = (today or date.today()).year - doc.year
-    if age <= GUIDELINE_MAX_AGE_YEARS:
+    if age <= limit:
         return None
-    return f"guideline from {doc.year}, over {GUIDELINE_MAX_AGE_YEARS} years old: check for updates"
+    return f"guideline from {doc.year}, over {limit} years old: check for updates"

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 DATA_DIR_ENV = "OSLER_DATA_DIR"
 SHARED_DATA_ENV = "OSLER_SHARED_DATA"
+GUIDELINE_AGE_ENV = "OSLER_GUIDELINE_MAX_AGE_YEARS"
+#: A guideline older than this many years is flagged as possibly out of date.
+GUIDELINE_MAX_AGE_YEARS = 5
 
 
 def data_dir(explicit: Path | str | None = None) -> Path:
@@ -20,6 +23,12 @@ def data_dir(explicit: Path | str | None = None) -> Path:
     if os.environ.get(DATA_DIR_ENV):
         return Path(os.environ[DATA_DIR_ENV]).expanduser()
     return Path(platformdirs.user_data_dir("osler"))
+
+
+def guideline_max_age() -> int:
+    """Years after which a cited guideline is flagged: $OSLER_GUIDELINE_MAX_AGE_YEARS, else 5."""
+    raw = os.environ.get(GUIDELINE_AGE_ENV, "").strip()
+    return int(raw) if raw.isdigit() else GUIDELINE_MAX_AGE_YEARS
 
 
 def shared_data_dir() -> Path:
