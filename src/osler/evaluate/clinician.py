@@ -685,32 +685,10 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
             _target("flagship_checks"),
             _met("flagship_checks", flag["share_passed"]),
         )
-    f = report["faithfulness"]
-    if f["statements"] or f["quotes"]:
-        add(
-            "4. faithfulness (all parts)",
-            f"statements verbatim in their quotes ({f['statements']:,})",
-            _pct(f["statements_verbatim"]),
-            _target("faithfulness"),
-            _met("faithfulness", f["statements_verbatim"]),
-        )
-        add(
-            "4. faithfulness (all parts)",
-            f"quotes verbatim in their documents ({f['quotes']:,})",
-            _pct(f["quotes_in_document"]),
-            _target("faithfulness"),
-            _met("faithfulness", f["quotes_in_document"]),
-        )
-    warm = report["latency_ms"]["ask_warm"]
-    if warm:
-        add(
-            "5. latency",
-            f"ask, warm, p50 ({warm['n']} clinician q, {'dense' if report['settings']['dense'] else 'lexical'})",
-            f"{warm['p50']:.1f} ms",
-            _target("latency_p50_ms", "ms"),
-            _met("latency_p50_ms", warm["p50"]),
-        )
-        add("5. latency", "ask, warm, p95", f"{warm['p95']:.1f} ms")
+    mode = "dense" if report["settings"]["dense"] else "lexical"
+    nat.add_faithfulness_and_latency(
+        add, report, "4. faithfulness (all parts)", "5. latency", f"clinician q, {mode}"
+    )
     return out
 
 

@@ -814,17 +814,25 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
                     f"abstained, {kind.replace('_', '-')} ({k['questions']})",
                     _pct(k["abstained"]),
                 )
+    add_faithfulness_and_latency(add, report, "5. faithfulness (all parts)", "6. latency", "natural q")
+    return out
+
+
+def add_faithfulness_and_latency(
+    add: Any, report: dict[str, Any], faithfulness: str, latency: str, questions: str
+) -> None:
+    """The faithfulness and warm-latency rows every answer benchmark reports, via `add`."""
     f = report["faithfulness"]
     if f["statements"] or f["quotes"]:
         add(
-            "5. faithfulness (all parts)",
+            faithfulness,
             f"statements verbatim in their quotes ({f['statements']:,})",
             _pct(f["statements_verbatim"]),
             _target("faithfulness"),
             _met("faithfulness", f["statements_verbatim"]),
         )
         add(
-            "5. faithfulness (all parts)",
+            faithfulness,
             f"quotes verbatim in their documents ({f['quotes']:,})",
             _pct(f["quotes_in_document"]),
             _target("faithfulness"),
@@ -833,14 +841,13 @@ def figures(report: dict[str, Any]) -> list[dict[str, Any]]:
     warm = report["latency_ms"]["ask_warm"]
     if warm:
         add(
-            "6. latency",
-            f"ask, warm, p50 ({warm['n']} natural q)",
+            latency,
+            f"ask, warm, p50 ({warm['n']} {questions})",
             f"{warm['p50']:.1f} ms",
             _target("latency_p50_ms", "ms"),
             _met("latency_p50_ms", warm["p50"]),
         )
-        add("6. latency", "ask, warm, p95", f"{warm['p95']:.1f} ms")
-    return out
+        add(latency, "ask, warm, p95", f"{warm['p95']:.1f} ms")
 
 
 def tables(report: dict[str, Any]) -> list[Table]:
