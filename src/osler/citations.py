@@ -14,29 +14,44 @@ from datetime import date
 from osler import config
 from osler.models import Document, EvidenceLevel
 
-_AUTHOR = re.compile(r"^\s*([A-Z][A-Za-z'\-]+(?: [A-Z][A-Za-z'\-]+)*?)(?: [A-Z]{1,3})?[,:]")
-_YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
-#: "... Title. N Engl J Med 362 (14): 1273-81, 2010." -> the journal before the volume.
-_JOURNAL = re.compile(r"\.\s+([A-Z][A-Za-z .&]+?)\s+\d+\s*(?:\(|:)")
+#: "Authors: Title. Journal Volume (Issue): pages, Year." -> the journal and the year.
+_JOURNAL = re.compile(
+    r"(?:^|[.?!]\s+)([A-Z][^.?!:;]{0,80}?)\s+\d+[A-Za-z]?\s*(?:\([^()]*\))?\s*:\s*[^,]{1,60}?,"
+    r"\s*((?:19|20)\d\d)\b"
+)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_SURNAME = re.compile(r"^(.+?)\s+[A-Z]{1,4}$")
 
 
 def reference_label(ref: dict[str, str]) -> str:
-    """'Valle 2010, N Engl J Med, PMID 20375404' from one entry of a reference list."""
+    """A short label for a reference: "Valle 2010, N Engl J Med, PMID 20375404".
+
+    References read "Authors: Title. Journal Volume (Issue): pages, Year." (PDQ, NLM style);
+    the label is the first author's surname (or the organization), the year, the journal and
+    the PMID, as far as the reference gives them.
+    """
     text = " ".join(str(ref.get("text", "")).split())
-    parts = []
-    author = _AUTHOR.match(text)
+    authors, sep, rest = text.partition(": ")
+    if ". In" in authors:  # a book chapter: "Chapter. In: Editor A, ..., eds.: Book ..."
+        authors = rest.partition(": ")[0]
+    elif not sep or len(authors) > 300 or ". " in authors.replace("et al.", ""):
+        authors, rest = "", text  # no author list: the colon was a later one
+    first = authors.split(",")[0].strip()
+    surname = _SURNAME.match(first)
+    who = surname.group(1) if surname else first
+    if len(who) > 40:
+        who = who[:40].rsplit(" ", 1)[0]
+    found = list(_JOURNAL.finditer(rest))
+    journal = found[-1].group(1).strip() if found else ""
     years = _YEAR.findall(text)
-    if author:
-        parts.append(author.group(1) + (f" {years[-1]}" if years else ""))
+    year = found[-1].group(2) if found else (years[-1] if years else "")
+    if who:
+        parts = [" ".join(p for p in (who, year) if p), journal]
     else:
-        head = text.split(". ")[0][:60].rstrip(" .:")
-        parts.append(head + (f" {years[-1]}" if years else ""))
-    journal = _JOURNAL.search(text)
-    if journal:
-        parts.append(journal.group(1).strip())
+        parts = [" ".join(p for p in (journal, year) if p)]
     if ref.get("pmid"):
         parts.append(f"PMID {ref['pmid']}")
-    return ", ".join(parts) if parts else text[:80]
+    return ", ".join(p for p in parts if p) or text[:60]
 
 
 def merged(first: dict[str, str], second: dict[str, str]) -> dict[str, str]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
+from osler import citations
 from osler.ingest import annotations
 from osler.ingest.base import BadRecord, ParseResult, check_size, clean_inline, decode
 from osler.ingest.local import front_matter, unwrap
@@ -476,43 +477,5 @@ def parse(fh: BinaryIO, path: str) -> Iterator[ParseResult]:
         yield Skipped(path=path, reason=str(exc))
 
 
-# References
-
-
-_JOURNAL = re.compile(
-    r"(?:^|[.?!]\s+)([A-Z][^.?!:;]{0,80}?)\s+\d+[A-Za-z]?\s*(?:\([^()]*\))?\s*:\s*[^,]{1,60}?,"
-    r"\s*((?:19|20)\d\d)\b"
-)
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_SURNAME = re.compile(r"^(.+?)\s+[A-Z]{1,4}$")
-
-
-def reference_label(ref: dict[str, str]) -> str:
-    """A short label for a reference: "Valle 2010, N Engl J Med, PMID 20375404".
-
-    PDQ references read "Authors: Title. Journal Volume (Issue): pages, Year."; the label is
-    the first author's surname (or the organization), the year, the journal and the PMID, as
-    far as the reference gives them.
-    """
-    text = ref.get("text", "")
-    authors, sep, rest = text.partition(": ")
-    if ". In" in authors:  # a book chapter: "Chapter. In: Editor A, ..., eds.: Book ..."
-        authors = rest.partition(": ")[0]
-    elif not sep or len(authors) > 300 or ". " in authors.replace("et al.", ""):
-        authors, rest = "", text  # no author list: the colon was a later one
-    first = authors.split(",")[0].strip()
-    surname = _SURNAME.match(first)
-    who = surname.group(1) if surname else first
-    if len(who) > 40:
-        who = who[:40].rsplit(" ", 1)[0]
-    found = list(_JOURNAL.finditer(rest))
-    journal = found[-1].group(1).strip() if found else ""
-    years = _YEAR.findall(text)
-    year = found[-1].group(2) if found else (years[-1] if years else "")
-    if who:
-        parts = [" ".join(p for p in (who, year) if p), journal]
-    else:
-        parts = [" ".join(p for p in (journal, year) if p)]
-    if ref.get("pmid"):
-        parts.append(f"PMID {ref['pmid']}")
-    return ", ".join(p for p in parts if p) or text[:60]
+# References: the label of one entry is citations.reference_label (every renderer uses it).
+reference_label = citations.reference_label
