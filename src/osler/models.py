@@ -173,11 +173,6 @@ class Query(BaseModel):
         default_factory=dict,
         description="A short form or synonym the sources do not write -> the name they use",
     )
-    set_aside: list[str] = Field(
-        default_factory=list,
-        description="Qualifiers the answer no longer requires (the sources do not use them); "
-        "a page naming another topic instead is still kept out",
-    )
 
 
 class Hit(BaseModel):

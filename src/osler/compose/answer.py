@@ -124,7 +124,6 @@ def narrowed(query: Query) -> Query | None:
             "focus": " ".join(w for w in query.focus.split() if w.lower() not in drop),
             "qualifiers": [q for q in query.qualifiers if q not in drop],
             "droppable": [],
-            "set_aside": [*query.set_aside, *query.droppable],
         }
     )
 

@@ -51,7 +51,7 @@ from osler.evaluate.retrieval import (
     split_of,
 )
 from osler.models import Answer
-from osler.retrieve.analyse import _TYPE_WORDS, QUESTION_TYPES, STOP_WORDS, words
+from osler.retrieve.analyse import QUESTION_TYPES, STOP_WORDS, TYPE_WORDS, words
 from osler.retrieve.search import Searcher
 from osler.store import SQLiteStore
 
@@ -103,7 +103,7 @@ def type_words(question: str) -> set[str]:
     it ("side effects", "first-line", "how common") and the type words the analyser drops from
     the focus ("treatments", "diagnosed", "stages")."""
     found: set[str] = set()
-    for pattern in [p for _, p in QUESTION_TYPES] + [_TYPE_WORDS]:
+    for pattern in [p for _, p in QUESTION_TYPES] + [TYPE_WORDS]:
         for m in pattern.finditer(question):
             found.update(_stem(w) for w in words(m.group(0)))
     return found

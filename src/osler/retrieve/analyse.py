@@ -102,8 +102,7 @@ _DEFINITION = re.compile(
 #: Leading phrases that carry no content ("what is the recommended ...").
 _BOILERPLATE = re.compile(
     r"^\s*((can|could) you (please )?(tell|explain to) me|i (would like|want) to know|please|"
-    r"tell me|explain|describe|define|definition of|meaning of|what do you know about|"
-    r"information (on|about))\b[\s,:]*"
+    r"tell me|explain|describe|what do you know about|information (on|about))\b[\s,:]*"
     r"|^\s*(what|which|how|who|when|where|why)\b\s*((is|are|was|were|do|does|did|can|should|"
     r"would|to|many|much)\b\s*)?(\(are\)\s*)?((the|a|an)\b\s*)?((current|recommended|best|usual|"
     r"standard|common|main|latest|possible)\b\s*)*",
@@ -119,19 +118,16 @@ STOP_WORDS = frozenset(
     themselves then there these they this those through to too under until up very was we were what
     when where which while who whom why will with would you your yours yourself yourselves
     please tell know information recommended current best usual common main possible latest
-    patients patient people person someone something things thing get gets getting
-    whats hows whos wheres thats""".split()
+    patients patient people person someone something things thing get gets getting""".split()
 )
 
 _WORD = re.compile(r"[^\W_](?:[\w'\-]*[^\W_])?")
 #: Words that name the question type rather than the focus ("treatments for X").
-TYPE_WORDS = _TYPE_WORDS = re.compile(
+TYPE_WORDS = re.compile(
     r"\b(treatments?|therapy|therapies|options?|symptoms?|signs?|causes?|diagnos\w+|tests?|outlook|"
     r"prognosis|risks?|prevent\w*|side[- ]effects?|dos(e|age|ing)|interactions?|genetic|changes|"
     r"related|inherited|inheritance|frequency|affected|how many|stages?|complications?|research|"
-    r"clinical trials?|considerations?|management|manage\w*|treated|treat|cured?|"
-    r"(first|second|third)[- ]line|initial|preferred|optimal|drug of choice|being (done|studied)|"
-    r"(clinical|presenting) features|presentations?|feels? like)\b",
+    r"clinical trials?|considerations?|management|manage\w*|treated|treat|cured?)\b",
     re.I,
 )
 MAX_QUESTION_CHARS = 2000
@@ -177,7 +173,7 @@ _TIME_WORDS = re.compile(
 
 def focus_of(cleaned: str) -> str:
     """The disease/drug/condition a question is about: what is left without type words."""
-    text = _TYPE_WORDS.sub(" ", _TIME_WORDS.sub(" ", cleaned))
+    text = TYPE_WORDS.sub(" ", _TIME_WORDS.sub(" ", cleaned))
     kept = [w for w in words(text) if w.lower() not in STOP_WORDS]
     return " ".join(kept)
 

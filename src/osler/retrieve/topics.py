@@ -119,9 +119,7 @@ class Topics:
             )
         self.vocabulary = sorted({t for bucket in self.names.values() for n in bucket for t in n})
         #: In how many topic names each word occurs ("loss": hair loss, hearing loss ...).
-        self.name_words: Counter[str] = Counter(
-            t for bucket in self.names.values() for n in bucket for t in set(n)
-        )
+        self.name_words: Counter[str] = family
         self.passage_counts = passage_counts
 
     def _add(self, name: tuple[str, ...], doc_id: str) -> None:
@@ -163,15 +161,14 @@ class Topics:
         if abbreviation:
             return 1, abbreviation
         best: tuple[int, tuple[str, ...]] | None = None
-        for key in {words[i][:4]}:
-            for name in self.names.get(key, []):
-                size = len(name)
-                if size > len(words) - i or (best and size <= best[0]):
-                    continue
-                if self.hidden and self.providers.get(name, set()) <= self.hidden:
-                    continue
-                if all(same_word(a, b) or same_word(b, a) for a, b in zip(name, words[i:], strict=False)):
-                    best = (size, name)
+        for name in self.names.get(words[i][:4], []):
+            size = len(name)
+            if size > len(words) - i or (best and size <= best[0]):
+                continue
+            if self.hidden and self.providers.get(name, set()) <= self.hidden:
+                continue
+            if all(same_word(a, b) or same_word(b, a) for a, b in zip(name, words[i:], strict=False)):
+                best = (size, name)
         return best
 
     def resolve(self, focus_words: list[str]) -> Resolution:
@@ -241,7 +238,7 @@ def resolved(query: Query, topics: Topics) -> Query:
     return query.model_copy(
         update={
             "droppable": _outside_the_name(found, query.cleaned, topics.name_words),
-            "terms": list(dict.fromkeys([*(fix.get(w, w) for w in query.terms)])),
+            "terms": list(dict.fromkeys(fix.get(w, w) for w in query.terms)),
             "focus_terms": corrected(query.focus_terms),
             "focus": " ".join(fix.get(w.lower(), w) for w in query.focus.split()),
             "topic_terms": found.topic_terms,
