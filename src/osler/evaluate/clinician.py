@@ -37,15 +37,14 @@ from typing import Any
 from rich.table import Table
 
 from osler import config
-from osler.compose.answer import Answerer
 from osler.evaluate import clinician_set as cs
 from osler.evaluate import metrics
 from osler.evaluate import natural as nat
 from osler.evaluate.answers import figures_table, statements, tokens
-from osler.evaluate.retrieval import SPLITS, BenchmarkError, Progress, corpus_info, split_of
+from osler.evaluate.retrieval import SPLITS, Progress, corpus_info, split_of
+from osler.evaluate.retrieval import BenchmarkError as BenchmarkError  # raised by run_benchmark
 from osler.models import Answer, Audience, EvidenceLevel
 from osler.retrieve.search import Searcher
-from osler.store import SQLiteStore
 
 PARTS = ("questions", "evidence", "flagship")
 AUDIENCE = "clinician"
@@ -502,17 +501,8 @@ def run_benchmark(
     """
     shared = shared or config.shared_data_dir()
     progress = progress or Progress()
-    unknown = [p for p in parts if p not in PARTS]
-    if unknown:
-        raise BenchmarkError(f"unknown part {unknown[0]!r}; choose from {', '.join(PARTS)}")
-    if not (data_dir / SQLiteStore.FILENAME).exists():
-        raise BenchmarkError(f"{data_dir} holds no Osler store: run `osler ingest` first")
     began = time.perf_counter()
-    searcher = Searcher.open(data_dir)
-    try:
-        if not searcher.documents:
-            raise BenchmarkError("the corpus is empty: ingest data first")
-        ask = nat.Asker(Answerer(searcher))
+    with nat.benchmark_corpus(data_dir, parts, PARTS) as (searcher, ask):
         report: dict[str, Any] = {"corpus": corpus_info(searcher)}
         seconds: dict[str, float] = {}
         latency = None
@@ -539,8 +529,6 @@ def run_benchmark(
             report["flagship"] = run_flagship(ask, searcher, progress)
             seconds["flagship"] = time.perf_counter() - mark
         dense = searcher.dense is not None
-    finally:
-        searcher.close()
     report["faithfulness"] = nat._combined(
         [report[p]["faithfulness"] for p in PARTS if p in report]
     )

@@ -23,7 +23,8 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -571,6 +572,26 @@ def summarise_faithfulness(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 # --- the whole benchmark ----------------------------------------------------------------------
 
 
+@contextmanager
+def benchmark_corpus(
+    data_dir: Path, parts: Sequence[str], known: Sequence[str]
+) -> Iterator[tuple[Searcher, Asker]]:
+    """The searcher of a benchmark's data dir and an asker over it, the parts and the store
+    checked first (BenchmarkError says what is wrong); the searcher is closed afterwards."""
+    unknown = [p for p in parts if p not in known]
+    if unknown:
+        raise BenchmarkError(f"unknown part {unknown[0]!r}; choose from {', '.join(known)}")
+    if not (data_dir / SQLiteStore.FILENAME).exists():
+        raise BenchmarkError(f"{data_dir} holds no Osler store: run `osler ingest` first")
+    searcher = Searcher.open(data_dir)
+    try:
+        if not searcher.documents:
+            raise BenchmarkError("the corpus is empty: ingest data first")
+        yield searcher, Asker(Answerer(searcher))
+    finally:
+        searcher.close()
+
+
 def run_benchmark(
     data_dir: Path,
     *,
@@ -589,17 +610,8 @@ def run_benchmark(
     """
     shared = shared or config.shared_data_dir()
     progress = progress or Progress()
-    unknown = [p for p in parts if p not in PARTS]
-    if unknown:
-        raise BenchmarkError(f"unknown part {unknown[0]!r}; choose from {', '.join(PARTS)}")
-    if not (data_dir / SQLiteStore.FILENAME).exists():
-        raise BenchmarkError(f"{data_dir} holds no Osler store: run `osler ingest` first")
     began = time.perf_counter()
-    searcher = Searcher.open(data_dir)
-    try:
-        if not searcher.documents:
-            raise BenchmarkError("the corpus is empty: ingest data first")
-        ask = Asker(Answerer(searcher))
+    with benchmark_corpus(data_dir, parts, PARTS) as (searcher, ask):
         report: dict[str, Any] = {"corpus": corpus_info(searcher)}
         seconds: dict[str, float] = {}
         faithful: list[dict[str, Any]] = []
@@ -633,8 +645,6 @@ def run_benchmark(
             report["offcorpus"] = run_offcorpus(ask, searcher, rows, progress)
             seconds["offcorpus"] = time.perf_counter() - mark
         dense = searcher.dense is not None
-    finally:
-        searcher.close()
     parts_faithfulness = [
         report[p]["faithfulness"] for p in PARTS if p in report and p != "natural"
     ]

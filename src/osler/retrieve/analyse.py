@@ -127,7 +127,8 @@ TYPE_WORDS = re.compile(
     r"\b(treatments?|therapy|therapies|options?|symptoms?|signs?|causes?|diagnos\w+|tests?|outlook|"
     r"prognosis|risks?|prevent\w*|side[- ]effects?|dos(e|age|ing)|interactions?|genetic|changes|"
     r"related|inherited|inheritance|frequency|affected|how many|stages?|complications?|research|"
-    r"clinical trials?|considerations?|management|manage\w*|treated|treat|cured?)\b",
+    r"clinical trials?|considerations?|management|manage\w*|treated|treat|cured?|"
+    r"(first|second|third)[- ]line|initial|preferred|optimal|drug of choice|being (done|studied))\b",
     re.I,
 )
 MAX_QUESTION_CHARS = 2000
