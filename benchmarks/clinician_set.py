@@ -24,9 +24,9 @@ import re
 import sys
 from pathlib import Path
 
-from osler import config
 from osler.evaluate import clinician_set as cs
 from osler.evaluate.retrieval import split_of
+from osler.settings import load
 
 
 def fill(path: Path) -> int:
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", choices=["fill", "grep", "nci", "ngc"])
     parser.add_argument("words", nargs="*")
     args = parser.parse_args(argv)
-    shared = args.shared_data or config.shared_data_dir()
+    shared = args.shared_data or load().shared_data
     if args.command == "fill":
         return fill(args.file)
     if args.command == "ngc":

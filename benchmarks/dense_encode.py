@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from osler.config import shared_data_dir
 from osler.index import dense
 from osler.ingest.pipeline import ingest
+from osler.settings import load
 from osler.store import open_store
 
 
 def _passages(n: int) -> list[str]:
-    shared = shared_data_dir()
+    shared = load().shared_data
     with tempfile.TemporaryDirectory(prefix="osler-bench-") as tmp:
         sample = Path(tmp) / "medquad.jsonl"
         with open(shared / "medquad" / "medquad.jsonl", encoding="utf-8") as fh:

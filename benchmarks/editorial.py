@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
@@ -23,12 +22,10 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from osler.compose.answer import Answerer
-from osler.config import shared_data_dir
 from osler.models import Role
 from osler.review import articles
-from osler.review.settings import EditorialSettings
-from osler.store.review import ReviewStore
+from osler.service import Osler
+from osler.settings import EditorialSettings, load
 
 
 def pct(values: list[float], q: float) -> float:
@@ -40,7 +37,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--articles", type=int, default=300)
     args = parser.parse_args()
-    with open(shared_data_dir() / "medquad" / "medquad.jsonl", encoding="utf-8") as fh:
+    with open(load().shared_data / "medquad" / "medquad.jsonl", encoding="utf-8") as fh:
         questions = sorted({json.loads(line)["question"] for line in fh})
     rng = random.Random(11)
     picked = rng.sample(questions, 2 * args.articles)
@@ -48,16 +45,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         shutil.copytree(args.data_dir, data, ignore=shutil.ignore_patterns("dense-*"))
-        os.environ["OSLER_DENSE"] = "0"  # the lookups do not depend on the dense index
-        answerer = Answerer.open(data)
-        reviews = ReviewStore(answerer.searcher.store.db)  # type: ignore[attr-defined]
+        # the lookups do not depend on the dense index
+        osler = Osler.open(data_dir=data, dense=False)
+        reviews = osler.reviews
         editor = reviews.add_user("bench-editor", [Role.EDITOR])
         reviewer = reviews.add_user("bench-reviewer", [Role.REVIEWER])
         writes: dict[str, list[float]] = {k: [] for k in ("create", "submit", "start", "approve")}
         with Progress() as bar:
             task = bar.add_task("approving articles", total=len(approved_qs))
             for q in approved_qs:
-                answer = answerer.ask(q)
+                answer = osler.fresh_answer(q)
                 t = time.perf_counter()
                 a = articles.create(reviews, answer, editor)
                 writes["create"].append((time.perf_counter() - t) * 1000)
@@ -86,7 +83,7 @@ def main() -> None:
                         false += 1
                         examples.append((q, got.standalone_question))
             results[name] = (hits, false, pct(times, 50), pct(times, 95))
-        answerer.close()
+        osler.close()
     print(f"\n{args.articles} approved articles (MedQuAD questions, seed 11)")
     print("workflow write     p50 ms   p95 ms")
     for k, v in writes.items():

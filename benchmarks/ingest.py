@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from osler.config import shared_data_dir
+from osler.settings import load
 
 
 def _size(folder: Path) -> int:
@@ -22,7 +22,7 @@ def _size(folder: Path) -> int:
 
 
 def main(paths: list[str]) -> None:
-    targets = paths or [str(shared_data_dir())]
+    targets = paths or [str(load().shared_data)]
     with tempfile.TemporaryDirectory(prefix="osler-bench-") as tmp:
         env = {**os.environ, "OSLER_DATA_DIR": tmp}
         cmd = [sys.executable, "-m", "osler", "ingest", *targets, "--json"]

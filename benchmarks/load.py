@@ -21,14 +21,14 @@ from pathlib import Path
 
 import httpx
 
-from osler.config import shared_data_dir
+from osler.settings import load
 
 MAX_REQUESTS = 100_000
 
 
 def questions(n: int = 200, seed: int = 7) -> list[str]:
     """A seeded mix: MedQuAD consumer questions and BioASQ expert questions."""
-    shared = shared_data_dir()
+    shared = load().shared_data
     with open(shared / "medquad" / "medquad.jsonl", encoding="utf-8") as fh:
         medquad = [json.loads(line)["question"] for line in fh]
     bioasq = [

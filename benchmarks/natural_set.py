@@ -28,9 +28,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from osler import config
 from osler.evaluate import natural_set as ns
 from osler.evaluate.retrieval import split_of
+from osler.settings import load
 
 HINTS = ("foci", "drugs", "extra")
 
@@ -100,7 +100,7 @@ def main() -> int:
     parser.add_argument("command", nargs="?", choices=("pages", "nci", "drug", "fill"))
     parser.add_argument("words", nargs="*")
     args = parser.parse_args()
-    shared = args.shared_data or config.shared_data_dir()
+    shared = args.shared_data or load().shared_data
     if args.check:
         return check(shared, args.file, args.off_corpus)
     index = ns.load_index(shared)

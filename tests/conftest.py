@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from osler.compose.answer import Answerer
-from osler.config import shared_data_dir
 from osler.ingest.pipeline import ingest
 from osler.models import Answer, IngestSummary, Statement
+from osler.service import Osler
+from osler.settings import load
 from osler.store import Store, open_store
 
-SHARED = shared_data_dir()
+SHARED = load().shared_data
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,20 +86,25 @@ def whole_store(whole_corpus: tuple[Path, IngestSummary]) -> Iterator[Store]:
     s.close()
 
 
-@pytest.fixture(scope="module")
-def answerer(base_corpus: tuple[Path, IngestSummary]) -> Iterator[Answerer]:
-    """An Answerer over the base corpus, opened once per test module."""
-    a = Answerer.open(base_corpus[0])
-    yield a
-    a.close()
+def open_osler(data_dir: Path) -> Osler:
+    """The service over a data dir, filing no drafts (the session's corpora are shared)."""
+    settings = load().with_data_dir(data_dir)
+    editorial = settings.editorial.model_copy(update={"save_drafts": False})
+    return Osler.open(settings.model_copy(update={"editorial": editorial}))
 
 
 @pytest.fixture(scope="module")
-def whole_answerer(whole_corpus: tuple[Path, IngestSummary]) -> Iterator[Answerer]:
-    """An Answerer over the whole shared corpus, professional evidence included."""
-    a = Answerer.open(whole_corpus[0])
-    yield a
-    a.close()
+def osler(base_corpus: tuple[Path, IngestSummary]) -> Iterator[Osler]:
+    """The service over the base corpus, opened once per test module."""
+    with open_osler(base_corpus[0]) as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def whole_osler(whole_corpus: tuple[Path, IngestSummary]) -> Iterator[Osler]:
+    """The service over the whole shared corpus, professional evidence included."""
+    with open_osler(whole_corpus[0]) as service:
+        yield service
 
 
 def copy_data_dir(source: Path, target: Path) -> Path:

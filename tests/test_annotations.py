@@ -9,6 +9,7 @@ from osler.ingest import chunking
 from osler.ingest.annotations import OPEN, mark
 from osler.models import Document, Passage, Section
 from osler.retrieve.editions import page_key, superseded
+from osler.settings import load
 
 
 def test_markers_are_lifted_onto_the_passages_they_follow() -> None:
@@ -93,6 +94,6 @@ def test_an_aged_guideline_is_flagged_past_the_configured_age(
         "guideline from 2014, over 5 years old: check for updates"
     )
     monkeypatch.setenv("OSLER_GUIDELINE_MAX_AGE_YEARS", "15")
-    assert citations.age_note(doc, today) is None
+    assert citations.age_note(doc, today, max_age=load().guideline_max_age_years) is None
     trial = doc.model_copy(update={"evidence_level": EvidenceLevel.RCT})
     assert citations.age_note(trial, today, max_age=1) is None

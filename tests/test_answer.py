@@ -11,12 +11,14 @@ import pytest
 from conftest import cli_env, statements
 
 from osler.compose import safety
-from osler.compose.answer import Answerer, title_for
+from osler.compose.answer import title_for
 from osler.ingest.pipeline import ingest
 from osler.models import Answer
 from osler.render import render
 from osler.retrieve.analyse import analyse
-from osler.store import Store
+from osler.service import Osler
+from osler.settings import load
+from osler.store import Store, review_store
 
 
 def assert_faithful(answer: Answer, store: Store) -> None:
@@ -36,8 +38,8 @@ def assert_faithful(answer: Answer, store: Store) -> None:
         assert doc is not None and doc.text[ref.start : ref.end] == ref.quote
 
 
-def test_treatment_answer_is_cited_verbatim_and_templated(answerer: Answerer) -> None:
-    answer = answerer.ask("What are the treatments for gallbladder cancer?")
+def test_treatment_answer_is_cited_verbatim_and_templated(osler: Osler) -> None:
+    answer = osler.ask("What are the treatments for gallbladder cancer?")
     assert not answer.abstained
     assert answer.title == "Treatment of Gallbladder Cancer"
     assert answer.question_type == "treatment"
@@ -47,10 +49,10 @@ def test_treatment_answer_is_cited_verbatim_and_templated(answerer: Answerer) ->
     }
     assert all(s.items for s in answer.sections)  # empty sections are left out
     assert all("gallbladder" in (r.title + r.quote).lower() for r in answer.references)
-    assert_faithful(answer, answerer.searcher.store)
+    assert_faithful(answer, osler.store)
     assert sum(answer.evidence_summary.values()) == len(answer.references)
     assert answer.composer == "extractive" and answer.status == "pending_review"
-    assert answer.corpus_version == answerer.searcher.store.corpus_version()
+    assert answer.corpus_version == osler.store.corpus_version()
     # each reference names the section its passage lies in, and the renderers show it
     pdq = [r for r in answer.references if r.document_id.startswith("medquad:CancerGov:")]
     assert pdq and all((r.section or "").startswith("Treatment") for r in pdq)
@@ -72,72 +74,72 @@ def test_treatment_answer_is_cited_verbatim_and_templated(answerer: Answerer) ->
         ("Are gut microbiota profiles altered by irradiation?", "yes_no"),
     ],
 )
-def test_every_question_type_gets_a_faithful_answer(answerer: Answerer, question: str, qtype: str) -> None:
-    answer = answerer.ask(question)
+def test_every_question_type_gets_a_faithful_answer(osler: Osler, question: str, qtype: str) -> None:
+    answer = osler.ask(question)
     assert answer.question_type == qtype
     assert not answer.abstained, answer.abstain_reason
-    assert_faithful(answer, answerer.searcher.store)
+    assert_faithful(answer, osler.store)
     texts = [s.text for s in statements(answer)]
     assert len(texts) == len(set(texts))  # no duplicates
     assert not any(t.startswith(("Key Points", "Check the list of")) for t in texts)
 
 
-def test_off_corpus_question_abstains_with_closest_sources(answerer: Answerer) -> None:
-    answer = answerer.ask("What is the treatment for Zorblaxian fever?")
+def test_off_corpus_question_abstains_with_closest_sources(osler: Osler) -> None:
+    answer = osler.ask("What is the treatment for Zorblaxian fever?")
     assert answer.abstained and "zorblaxian" in (answer.abstain_reason or "")
     assert [s.kind for s in answer.sections] == ["closest"]
     assert answer.references
 
 
-def test_symptom_table_of_a_gard_page_answers_as_a_cited_list(answerer: Answerer) -> None:
+def test_symptom_table_of_a_gard_page_answers_as_a_cited_list(osler: Osler) -> None:
     """GARD symptom pages hold a phenotype table; it is laid out as a list and cited."""
-    answer = answerer.ask("What are the symptoms of Snyder-Robinson syndrome?")
+    answer = osler.ask("What are the symptoms of Snyder-Robinson syndrome?")
     assert not answer.abstained, answer.abstain_reason
-    assert_faithful(answer, answerer.searcher.store)
+    assert_faithful(answer, osler.store)
     lists = [s for s in statements(answer) if s.text.startswith("Signs and Symptoms") and " - " in s.text]
     assert lists
     cited = answer.references[lists[0].citations[0] - 1]
     assert cited.document_id.startswith("medquad:GARD:") and "Snyder-Robinson" in cited.title
 
 
-def test_a_sibling_page_does_not_answer_for_its_neighbour(answerer: Answerer) -> None:
+def test_a_sibling_page_does_not_answer_for_its_neighbour(osler: Osler) -> None:
     """A page on "... autosomal recessive type" never answers for the autosomal dominant form,
     and a hyphenated or possessive focus still matches its own page."""
     recessive = "medquad:GARD:0001638"  # Craniometaphyseal dysplasia, autosomal recessive type
-    answer = answerer.ask("What causes craniometaphyseal dysplasia, autosomal dominant?")
+    answer = osler.ask("What causes craniometaphyseal dysplasia, autosomal dominant?")
     assert recessive not in {r.document_id for r in answer.references if not answer.abstained}
-    answer = answerer.ask("What causes craniometaphyseal dysplasia, autosomal recessive type?")
+    answer = osler.ask("What causes craniometaphyseal dysplasia, autosomal recessive type?")
     assert not answer.abstained and recessive in {r.document_id for r in answer.references}
-    answer = answerer.ask("Who is at risk for Iron-Deficiency Anemia?")
+    answer = osler.ask("Who is at risk for Iron-Deficiency Anemia?")
     assert not answer.abstained, answer.abstain_reason
 
 
-def test_a_treatment_question_is_not_answered_with_symptoms(answerer: Answerer) -> None:
+def test_a_treatment_question_is_not_answered_with_symptoms(osler: Osler) -> None:
     """Pages on cyclic neutropenia and craniofacial microsomia list treatment resources but say
     nothing of treatment: their symptom sentences ("people with this condition often develop
     open sores ...", "breathing may also be affected") must not stand in for an answer."""
     treatment_words = re.compile(r"treat|therap|surgery|manag|medic|drug|transplant", re.I)
     for focus in ("cyclic neutropenia", "craniofacial microsomia", "Donnai-Barrow syndrome"):
-        answer = answerer.ask(f"What are the treatments for {focus}?")
+        answer = osler.ask(f"What are the treatments for {focus}?")
         if answer.abstained:
             assert (answer.abstain_reason or "").startswith("Insufficient evidence")
             continue
         for s in statements(answer):
             ref = answer.references[s.citations[0] - 1]
             assert treatment_words.search(s.text) or treatment_words.search(ref.section or ""), s.text
-    assert answerer.ask("What are the treatments for cyclic neutropenia?").abstained
-    assert not answerer.ask("What are the treatments for Donnai-Barrow syndrome?").abstained
+    assert osler.ask("What are the treatments for cyclic neutropenia?").abstained
+    assert not osler.ask("What are the treatments for Donnai-Barrow syndrome?").abstained
 
 
-def test_a_narrower_question_is_answered_from_the_broader_page(answerer: Answerer) -> None:
+def test_a_narrower_question_is_answered_from_the_broader_page(osler: Osler) -> None:
     """"Liver metastases from gallbladder cancer": the PDQ page is titled "Gallbladder Cancer"
     and is a broader page, not a sibling. Its statements must name the narrower topic (or
     continue a sentence that does); the localized-cancer surgery it also holds is no answer."""
-    answer = answerer.ask(
+    answer = osler.ask(
         "What is the recommended treatment for liver metastases from gallbladder cancer?"
     )
     assert not answer.abstained, answer.abstain_reason
-    assert_faithful(answer, answerer.searcher.store)
+    assert_faithful(answer, osler.store)
     cited = {r.document_id for r in answer.references}
     assert any(d.startswith("medquad:CancerGov:") for d in cited)
     for s in statements(answer):
@@ -153,7 +155,7 @@ def test_a_narrower_question_is_answered_from_the_broader_page(answerer: Answere
     assert "\n- Chemotherapy.\n" in render(answer, "markdown")
 
 
-def test_a_side_effect_question_is_not_answered_with_dosing(answerer: Answerer) -> None:
+def test_a_side_effect_question_is_not_answered_with_dosing(osler: Osler) -> None:
     """Side effects share the drug template with dosage, whose section comes first; a sentence
     must still speak of side effects ("Metformin ... tablets should generally be given once
     daily" answered this question before)."""
@@ -163,7 +165,7 @@ def test_a_side_effect_question_is_not_answered_with_dosing(answerer: Answerer) 
     assert templates.lead_kind("side_effects") == "side_effects"
     assert templates.lead_kind("dosage") == "dosage" and templates.lead_kind("treatment") == "primary"
     for drug in ("metformin", "amiodarone", "warfarin"):
-        answer = answerer.ask(f"What are the side effects of {drug}?")
+        answer = osler.ask(f"What are the side effects of {drug}?")
         if answer.abstained:
             continue
         for s in statements(answer):
@@ -172,31 +174,31 @@ def test_a_side_effect_question_is_not_answered_with_dosing(answerer: Answerer) 
                 "side_effects"
             ].search(ref.section or ""), s.text
             assert drug in ref.title.lower() or ref.document_id.startswith(("bioasq:", "pubmed"))
-    answer = answerer.ask("What are the side effects of amiodarone?")
+    answer = osler.ask("What are the side effects of amiodarone?")
     assert answer.sections[0].kind == "side_effects"  # before dosage in the shared drug template
     assert "serious" in answer.bottom_line.text  # not "Amiodarone may cause other side effects."
 
 
-def test_a_research_question_is_answered_with_research(answerer: Answerer) -> None:
+def test_a_research_question_is_answered_with_research(osler: Osler) -> None:
     """MedQuAD asks "what research (or clinical trials) is being done for X" of 356 pages;
     the answer leads with what researchers are studying, not with what X is."""
-    answer = answerer.ask("what research (or clinical trials) is being done for Dandy-Walker Syndrome ?")
+    answer = osler.ask("what research (or clinical trials) is being done for Dandy-Walker Syndrome ?")
     assert answer.question_type == "research" and answer.title == "Research on Dandy-Walker Syndrome"
     assert not answer.abstained and answer.sections[0].kind == "trials"
     assert "research" in answer.bottom_line.text.lower()
     assert not any(s.text.startswith("The mission of") for s in statements(answer))  # NINDS furniture
 
 
-def test_an_abstention_is_labelled_once_in_every_renderer(answerer: Answerer) -> None:
-    answer = answerer.ask("What are the treatments for cyclic neutropenia?")
+def test_an_abstention_is_labelled_once_in_every_renderer(osler: Osler) -> None:
+    answer = osler.ask("What are the treatments for cyclic neutropenia?")
     assert answer.abstained and answer.bottom_line.text.startswith("Insufficient evidence:")
     shown = [render(answer, fmt) for fmt in ("markdown", "html", "text")]
     for text in shown:
         assert text.count("Insufficient evidence") == 1, text[:300]
 
 
-def test_a_definition_is_not_a_sentence_naming_the_focus_in_passing(answerer: Answerer) -> None:
-    answer = answerer.ask("What is (are) Kaposi's Sarcoma?")
+def test_a_definition_is_not_a_sentence_naming_the_focus_in_passing(osler: Osler) -> None:
+    answer = osler.ask("What is (are) Kaposi's Sarcoma?")
     assert not answer.abstained
     for s in statements(answer):
         ref = answer.references[s.citations[0] - 1]
@@ -245,14 +247,14 @@ def test_focus_words_key_words_siblings_and_definitions() -> None:
     )
 
 
-def test_non_medical_question_is_refused(answerer: Answerer) -> None:
-    answer = answerer.ask("What is the capital of France?")
+def test_non_medical_question_is_refused(osler: Osler) -> None:
+    answer = osler.ask("What is the capital of France?")
     assert answer.abstained and answer.abstain_reason == safety.NON_MEDICAL_REASON
     assert not answer.references
 
 
-def test_emergency_gets_the_notice_first(answerer: Answerer) -> None:
-    answer = answerer.ask("My father has crushing chest pain right now, what do I do?")
+def test_emergency_gets_the_notice_first(osler: Osler) -> None:
+    answer = osler.ask("My father has crushing chest pain right now, what do I do?")
     assert answer.notice == safety.EMERGENCY_NOTICE
     assert not safety.is_emergency("What are the causes of chest pain?")
 
@@ -283,7 +285,8 @@ def test_document_text_is_escaped_in_every_renderer(store: Store, tmp_path: Path
 
     index = LexicalIndex(tmp_path / "lex")
     index.sync(store)
-    answer = Answerer(Searcher(store, index)).ask("How is gout treated?")
+    osler = Osler(load(), store, review_store(store), Searcher(store, index))
+    answer = osler.fresh_answer("How is gout treated?")
     assert not answer.abstained
     html_out = render(answer, "html")
     assert "<script>" not in html_out and "<img" not in html_out

@@ -13,7 +13,6 @@ from conftest import SHARED, cli_env, statements
 from osler import audience
 from osler.audience import PROFILES, READERS, UnknownAudience, profile_for
 from osler.compose import safety, templates
-from osler.compose.answer import Answerer
 from osler.compose.llm import build_messages
 from osler.evaluate.audience import answer_grade, consumer_refs, questions, run_audience
 from osler.glossary import Glossary, normalise
@@ -22,10 +21,11 @@ from osler.readability import ensure_cmudict, grade, plain_lines
 from osler.render import render
 from osler.retrieve import rank, search
 from osler.retrieve.analyse import analyse
+from osler.service import Osler
 
 
-def is_consumer(answerer: Answerer, document_id: str) -> bool:
-    return answerer.searcher.documents[document_id].audience is Audience.CONSUMER
+def is_consumer(osler: Osler, document_id: str) -> bool:
+    return osler.documents[document_id].audience is Audience.CONSUMER
 
 
 # --- profiles -------------------------------------------------------------------------
@@ -33,7 +33,7 @@ def is_consumer(answerer: Answerer, document_id: str) -> bool:
 
 def test_one_profile_per_audience_and_unknown_names_fail_clearly() -> None:
     assert set(PROFILES) == {"clinician", "student", "patient"}
-    assert READERS == tuple(PROFILES) == search.READERS
+    assert tuple(PROFILES) == READERS
     assert profile_for("patient").label == "Patient or caregiver"
     assert profile_for(PROFILES["student"]) is PROFILES["student"]
     with pytest.raises(ValueError, match="unknown audience 'robot'; use one of clinician"):
@@ -104,21 +104,21 @@ def test_readability_grades_offline_and_lists_as_lines() -> None:
 # --- answers on the real corpus -------------------------------------------------------
 
 
-def test_patient_and_clinician_get_different_sources(answerer: Answerer) -> None:
+def test_patient_and_clinician_get_different_sources(osler: Osler) -> None:
     question = "How is asthma treated?"
-    patient = answerer.ask(question, audience="patient")
-    clinician = answerer.ask(question, audience="clinician")
+    patient = osler.ask(question, audience="patient")
+    clinician = osler.ask(question, audience="clinician")
     assert not patient.abstained and not clinician.abstained
     assert {r.passage_id for r in patient.references} != {r.passage_id for r in clinician.references}
-    p_consumer, p_total = consumer_refs(patient, answerer)
-    c_consumer, c_total = consumer_refs(clinician, answerer)
+    p_consumer, p_total = consumer_refs(patient, osler)
+    c_consumer, c_total = consumer_refs(clinician, osler)
     assert p_consumer / p_total > c_consumer / c_total
-    assert is_consumer(answerer, patient.references[patient.bottom_line.citations[0] - 1].document_id)
+    assert is_consumer(osler, patient.references[patient.bottom_line.citations[0] - 1].document_id)
 
 
-def test_patient_answers_are_plainer_on_real_medquad_questions(answerer: Answerer) -> None:
-    texts = questions(answerer, SHARED, 12, seed=13)
-    report = run_audience(answerer, texts, ("patient", "clinician"))
+def test_patient_answers_are_plainer_on_real_medquad_questions(osler: Osler) -> None:
+    texts = questions(osler, SHARED, 12, seed=13)
+    report = run_audience(osler, texts, ("patient", "clinician"))
     both = [
         (row["patient"]["grade"], row["clinician"]["grade"])
         for row in report["questions"]
@@ -132,10 +132,10 @@ def test_patient_answers_are_plainer_on_real_medquad_questions(answerer: Answere
     assert summary["patient"]["glossary_terms"] == summary["patient"]["glossary_verbatim"] > 0
 
 
-def test_patient_answer_wording_headings_disclaimer_and_questions(answerer: Answerer) -> None:
+def test_patient_answer_wording_headings_disclaimer_and_questions(osler: Osler) -> None:
     question = "What are the treatments for gallbladder cancer?"
-    patient = answerer.ask(question, audience="patient")
-    clinician = answerer.ask(question, audience="clinician")
+    patient = osler.ask(question, audience="patient")
+    clinician = osler.ask(question, audience="clinician")
     assert patient.disclaimer == PROFILES["patient"].disclaimer != clinician.disclaimer
     patient_headings = {s.heading for s in patient.sections}
     assert patient_headings <= set(audience.PATIENT_HEADINGS.values())
@@ -145,18 +145,18 @@ def test_patient_answer_wording_headings_disclaimer_and_questions(answerer: Answ
     assert answer_grade(patient) < answer_grade(clinician)
 
 
-def test_glossary_comes_from_the_corpus_and_is_cited(answerer: Answerer) -> None:
-    glossary = answerer.glossary
+def test_glossary_comes_from_the_corpus_and_is_cited(osler: Osler) -> None:
+    glossary = osler.composer.glossary
     assert isinstance(glossary, Glossary) and len(glossary) > 1000
     gout = glossary.get("Gout")
     assert gout is not None and gout.sentence.startswith("Gout is")
-    store = answerer.searcher.store
+    store = osler.store
     doc = store.get_document(gout.hit.document_id)
     assert doc is not None and doc.audience is Audience.CONSUMER
     assert gout.sentence in doc.text[gout.hit.start : gout.hit.end]
     assert normalise("Gallbladder Cancers") == "gallbladder cancer"
 
-    answer = answerer.ask("What are the treatments for gallbladder cancer?", audience="patient")
+    answer = osler.ask("What are the treatments for gallbladder cancer?", audience="patient")
     assert answer.glossary
     terms = [normalise(g.term) for g in answer.glossary]
     assert "gallbladder cancer" in terms and len(set(terms)) == len(terms)
@@ -165,7 +165,7 @@ def test_glossary_comes_from_the_corpus_and_is_cited(answerer: Answerer) -> None
         assert normalise(entry.term) in normalise(said)  # a term the answer uses
         ref = answer.references[entry.citation - 1]
         assert ref.n == entry.citation and entry.definition in ref.quote
-        assert is_consumer(answerer, ref.document_id)
+        assert is_consumer(osler, ref.document_id)
         stored = store.get_document(ref.document_id)
         assert stored is not None and stored.text[ref.start : ref.end] == ref.quote
     # references stay numbered in order of first use: statements first, then definitions
@@ -175,16 +175,16 @@ def test_glossary_comes_from_the_corpus_and_is_cited(answerer: Answerer) -> None
     assert first_use == [r.n for r in answer.references]
 
 
-def test_student_gets_glossary_but_professional_wording(answerer: Answerer) -> None:
-    answer = answerer.ask("What are the treatments for breast cancer?", audience="student")
+def test_student_gets_glossary_but_professional_wording(osler: Osler) -> None:
+    answer = osler.ask("What are the treatments for breast cancer?", audience="student")
     assert not answer.abstained and answer.glossary
     assert answer.disclaimer == safety.DISCLAIMER and answer.questions_to_ask == []
     for entry in answer.glossary:
         assert entry.definition in answer.references[entry.citation - 1].quote
 
 
-def test_renderers_show_terms_and_questions(answerer: Answerer) -> None:
-    answer = answerer.ask("What are the treatments for gallbladder cancer?", audience="patient")
+def test_renderers_show_terms_and_questions(osler: Osler) -> None:
+    answer = osler.ask("What are the treatments for gallbladder cancer?", audience="patient")
     first = answer.glossary[0]
     md = render(answer, "markdown")
     assert "## Terms used" in md and f"[{first.citation}]" in md
@@ -194,13 +194,13 @@ def test_renderers_show_terms_and_questions(answerer: Answerer) -> None:
     assert audience.QUESTIONS_HEADING in html
     text = render(answer, "text")
     assert "Terms used" in text and audience.QUESTIONS_HEADING in text
-    clinician = render(answerer.ask("What are the treatments for gallbladder cancer?"), "markdown")
+    clinician = render(osler.ask("What are the treatments for gallbladder cancer?"), "markdown")
     assert "Terms used" not in clinician and audience.QUESTIONS_HEADING not in clinician
 
 
-def test_unknown_audience_is_refused_by_ask(answerer: Answerer) -> None:
+def test_unknown_audience_is_refused_by_ask(osler: Osler) -> None:
     with pytest.raises(UnknownAudience):
-        answerer.ask("How is gout treated?", audience="robot")
+        osler.ask("How is gout treated?", audience="robot")
 
 
 def test_eval_audience_command(base_corpus, tmp_path: Path) -> None:
@@ -218,7 +218,7 @@ def test_eval_audience_command(base_corpus, tmp_path: Path) -> None:
     assert "patient_below_share" in report["summary"]["patient_vs_clinician"]
 
 
-def test_patient_lists_are_shorter_and_hard_sentences_give_way(answerer: Answerer) -> None:
+def test_patient_lists_are_shorter_and_hard_sentences_give_way(osler: Osler) -> None:
     """A patient sees the first items of a long list; with no sentence plain enough, the plainest
     of the best-scoring ones answers alone; every statement stays verbatim."""
     from osler.compose import extractive
@@ -228,7 +228,7 @@ def test_patient_lists_are_shorter_and_hard_sentences_give_way(answerer: Answere
     question = "What are the symptoms of Snyder-Robinson syndrome?"
     lists = {}
     for name in ("patient", "clinician"):
-        answer = answerer.ask(question, audience=name)
+        answer = osler.ask(question, audience=name)
         assert not answer.abstained
         for s in [answer.bottom_line, *[i for sec in answer.sections for i in sec.items]]:
             assert s.text in answer.references[s.citations[0] - 1].quote
@@ -236,7 +236,7 @@ def test_patient_lists_are_shorter_and_hard_sentences_give_way(answerer: Answere
                 lists[name] = s.text
     assert lists["clinician"].startswith(lists["patient"])
     assert lists["patient"].count(" - ") == patient.list_items < lists["clinician"].count(" - ")
-    hit = answerer.searcher.search(question, k=1)[0]
+    hit = osler.search(question, k=1)[0]
     texts = [
         "Neurodegeneration with brain iron accumulation is a heterogeneous group of inherited "
         "neurological disorders characterized by abnormal accumulation of iron in the basal ganglia.",

@@ -7,10 +7,10 @@ import re
 import pytest
 from test_answer import assert_faithful
 
-from osler.compose.answer import Answerer
 from osler.compose.figures import figures_of
 from osler.models import Audience, EvidenceLevel
 from osler.render import render
+from osler.service import Osler
 from osler.store import Store
 
 FLAGSHIP = "What is the recommended treatment for liver metastases{} from gallbladder cancer?"
@@ -18,13 +18,13 @@ FLAGSHIP = "What is the recommended treatment for liver metastases{} from gallbl
 
 @pytest.mark.parametrize("gloss", ["", " (mets)"])
 def test_the_flagship_question_is_answered_from_the_pdq_summary(
-    whole_answerer: Answerer, gloss: str
+    whole_osler: Osler, gloss: str
 ) -> None:
-    answer = whole_answerer.ask(FLAGSHIP.format(gloss))
+    answer = whole_osler.ask(FLAGSHIP.format(gloss))
     assert not answer.abstained, answer.abstain_reason
     assert answer.title == "Treatment of Liver Metastases from Gallbladder Cancer"
-    assert_faithful(answer, whole_answerer.searcher.store)
-    docs = whole_answerer.searcher.documents
+    assert_faithful(answer, whole_osler.store)
+    docs = whole_osler.documents
     cited = [docs[r.document_id] for r in answer.references]
     # guideline first: the health-professional PDQ summary, and no patient page for a clinician
     assert answer.references[0].document_id == "nci:types/gallbladder/hp/gallbladder-treatment-pdq"
@@ -63,11 +63,11 @@ def test_figures_are_verbatim_spans_of_their_sentence() -> None:
 
 
 def test_a_newer_edition_of_a_page_replaces_the_older_in_search(
-    whole_answerer: Answerer, whole_store: Store
+    whole_osler: Osler, whole_store: Store
 ) -> None:
     """MedQuAD's 2017 copy of the PDQ patient page and the 2025 NCI page share a URL: the newer
     one is searched, the older stays in the store."""
-    searcher = whole_answerer.searcher
+    searcher = whole_osler.searcher
     old = [d for d in searcher.documents.values() if d.id.startswith("medquad:CancerGov:")
            and d.url == "https://www.cancer.gov/types/gallbladder/patient/gallbladder-treatment-pdq"]
     assert old and old[0].id in searcher.superseded

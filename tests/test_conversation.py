@@ -9,8 +9,8 @@ import pytest
 from conftest import cli_env
 from fastapi.testclient import TestClient
 
-from osler.compose.answer import Answerer
 from osler.conversation import Turn, resolve
+from osler.service import Osler
 from osler.web.app import create_app
 
 TOPICS = {"gallbladder cancer", "bile duct cancer", "gout", "asthma"}
@@ -44,17 +44,17 @@ def test_first_question_stands_alone() -> None:
     assert resolve("How is it diagnosed?", [], TOPICS) == "How is it diagnosed?"
 
 
-def test_conversation_carries_focus_and_suggests_other_facets(answerer: Answerer) -> None:
-    first = answerer.ask("What are the treatments for gallbladder cancer?", conversation_id="c-1")
+def test_conversation_carries_focus_and_suggests_other_facets(osler: Osler) -> None:
+    first = osler.ask("What are the treatments for gallbladder cancer?", conversation="c-1")
     assert first.conversation_id == "c-1"
     assert len(first.follow_ups) == 3 and all("gallbladder cancer" in f for f in first.follow_ups)
     assert not any(f.startswith("What are the treatments") for f in first.follow_ups)
-    second = answerer.ask("How is it diagnosed?", conversation_id="c-1")
+    second = osler.ask("How is it diagnosed?", conversation="c-1")
     assert second.standalone_question == "How is gallbladder cancer diagnosed?"
     assert second.question == "How is it diagnosed?"
     assert second.title == "Diagnosis of Gallbladder Cancer" and not second.abstained
     assert any("gallbladder" in r.title.lower() for r in second.references)
-    turns = answerer.searcher.store.get_conversation("c-1")
+    turns = osler.store.get_conversation("c-1")
     assert [t["question_type"] for t in turns] == ["treatment", "diagnosis"]
 
 
@@ -78,12 +78,12 @@ def test_api_and_cli_keep_the_conversation(base_corpus) -> None:
     assert json.loads(run.stdout)["standalone_question"] == "How is asthma treated?"
 
 
-def test_follow_up_benchmark_beats_asking_without_context(answerer: Answerer, shared) -> None:
+def test_follow_up_benchmark_beats_asking_without_context(osler: Osler, shared) -> None:
     from osler.evaluate.followups import pairs, run
 
     sample = pairs(shared / "medquad" / "medquad.jsonl", 5, seed=1)
     assert all(p["follow_up"] in p["original"] or "?" in p["follow_up"] for p in sample)
-    report = run(answerer, shared / "medquad" / "medquad.jsonl", limit=40, seed=3)
+    report = run(osler, shared / "medquad" / "medquad.jsonl", limit=40, seed=3)
     assert report["pairs"] == 40
     assert report["recall@5_with_context"] >= 0.8
     assert report["recall@5_with_context"] > report["recall@5_without_context"] + 0.5

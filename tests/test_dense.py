@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import SHARED, copy_data_dir
 from rich.console import Console
 
-from osler.config import RankingWeights
 from osler.index import dense
 from osler.index.dense import DenseIndex
 from osler.index.lexical import LexicalIndex, SyncReport
 from osler.ingest.pipeline import ingest
 from osler.retrieve.search import Searcher
+from osler.service import Osler
+from osler.settings import RankingWeights, load
 from osler.store import Store, open_store
 
 # PMID 11340218, "Does pretreatment with statins improve clinical outcome after stroke?", asked
@@ -80,6 +81,11 @@ def db(data_dir: Path) -> Iterator[Store]:
     s = open_store(data_dir)
     yield s
     s.close()
+
+
+def plain(console: Console) -> Callable[[str], None]:
+    """A line printed as it is (no rich markup: "osler[dense]" stays)."""
+    return lambda line: console.print(line, markup=False, highlight=False)
 
 
 def _console() -> tuple[Console, io.StringIO]:
@@ -194,12 +200,9 @@ def test_hybrid_search_fuses_dense_with_lexical(data_dir: Path, db: Store) -> No
     assert TARGET in [hit.document_id for hit in hits]
     lexical_only = searcher.search(PARAPHRASE, k=5, use_dense=False)
     assert all(hit.components["dense"] == 0 for hit in lexical_only)
-    opened = Searcher.open(data_dir)
-    try:
-        assert isinstance(opened.dense, DenseIndex)
+    with Osler.open(data_dir=data_dir) as opened:
+        assert isinstance(opened.searcher.dense, DenseIndex)
         assert any(hit.components["dense"] > 0 for hit in opened.search(PARAPHRASE, k=5))
-    finally:
-        opened.close()
 
 
 def _check_similarities(index: DenseIndex, db: Store, removed: str) -> None:
@@ -269,8 +272,9 @@ def test_open_if_built_catches_up_small_changes_and_can_be_turned_off(
     assert opened is not None and opened.seq == db.corpus_version()
     assert TARGET not in _documents(db, opened.search(PARAPHRASE, 20))
     monkeypatch.setenv("OSLER_DENSE", "0")
-    assert dense.open_if_built(data_dir, db) is None
-    assert dense.sync_if_enabled(db, data_dir, _console()[0], quiet=False, rebuild=False) is None
+    off = load().dense
+    assert dense.open_if_built(data_dir, db, off) is None
+    assert dense.sync_if_enabled(db, data_dir, off, say=plain(_console()[0])) is None
 
 
 def test_sync_if_enabled_keeps_an_existing_index_in_step(
@@ -279,7 +283,7 @@ def test_sync_if_enabled_keeps_an_existing_index_in_step(
     monkeypatch.delenv("OSLER_DENSE", raising=False)
     db.remove(ids=[TARGET])
     console, out = _console()
-    report = dense.sync_if_enabled(db, data_dir, console, quiet=False, rebuild=False)
+    report = dense.sync_if_enabled(db, data_dir, load().dense, say=plain(console))
     assert report is not None and not report.rebuilt and report.documents == 1
     assert "Dense index updated: 1 documents" in out.getvalue()
     assert DenseIndex.at(data_dir).seq == db.corpus_version()
@@ -292,7 +296,7 @@ def test_dense_indexing_is_opt_in_and_stale_configs_are_replaced(
     _ingest_childhood_leukemia(store, tmp_path)
     monkeypatch.delenv("OSLER_DENSE", raising=False)
     console, out = _console()
-    assert dense.sync_if_enabled(store, data_dir, console, quiet=False, rebuild=False) is None
+    assert dense.sync_if_enabled(store, data_dir, load().dense, say=plain(console)) is None
     assert not list((data_dir / "index").glob("dense-*")) and not out.getvalue()
     assert dense.open_if_built(data_dir, store) is None
 
@@ -300,7 +304,7 @@ def test_dense_indexing_is_opt_in_and_stale_configs_are_replaced(
     stale = data_dir / "index" / "dense-000000000000"
     stale.mkdir(parents=True)
     (stale / dense.STATE).write_text(json.dumps({"config": {"version": 0}}))
-    report = dense.sync_if_enabled(store, data_dir, console, quiet=False, rebuild=False)
+    report = dense.sync_if_enabled(store, data_dir, load().dense, say=plain(console))
     assert report is not None and report.rebuilt
     assert report.passages == store.stats()["passages"]
     assert "Dense index rebuilt" in out.getvalue()
@@ -318,8 +322,9 @@ def test_missing_extra_is_reported_once(
     monkeypatch.setattr(dense, "_warned", False)
     monkeypatch.setenv("OSLER_DENSE", "1")
     console, out = _console()
-    quiet = dense.sync_if_enabled(store, tmp_path, console, quiet=True, rebuild=False)
+    wanted = load().dense
+    quiet = dense.sync_if_enabled(store, tmp_path, wanted, say=plain(console), quiet=True)
     assert quiet is None and not out.getvalue()
     for _ in range(2):
-        assert dense.sync_if_enabled(store, tmp_path, console, quiet=False, rebuild=False) is None
+        assert dense.sync_if_enabled(store, tmp_path, wanted, say=plain(console)) is None
     assert out.getvalue().count("pip install osler[dense]") == 1

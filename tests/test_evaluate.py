@@ -26,6 +26,7 @@ from osler.evaluate.retrieval import (
 from osler.ingest.pipeline import ingest
 from osler.models import Document
 from osler.retrieve.search import Searcher
+from osler.service import Osler
 from osler.store import open_store
 
 # A passage ranking collapsed to documents, and its judgements, used by several metric tests.
@@ -181,23 +182,22 @@ def _small_shared(shared: Path, target: Path) -> Path:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     """(data dir, its source folder) of a small real corpus, ingested and indexed once."""
-    from osler.config import shared_data_dir
+    from osler.settings import load
 
-    src = _small_shared(shared_data_dir(), tmp_path_factory.mktemp("small-shared"))
+    src = _small_shared(load().shared_data, tmp_path_factory.mktemp("small-shared"))
     data_dir = tmp_path_factory.mktemp("small-data")
     store = open_store(data_dir)
     summary = ingest(store, [src])
     store.close()
     assert summary.documents > 1000
-    Searcher.open(data_dir).close()  # builds the lexical index
+    Osler.open(data_dir=data_dir).close()  # builds the lexical index
     yield data_dir, src
 
 
 @pytest.fixture
 def searcher(small: tuple[Path, Path]) -> Iterator[Searcher]:
-    s = Searcher.open(small[0], dense=False)
-    yield s
-    s.close()
+    with Osler.open(data_dir=small[0], dense=False) as osler:
+        yield osler.searcher
 
 
 def _check_metrics(task: dict, name: str, system: str) -> dict[str, float]:
@@ -355,15 +355,15 @@ def test_eval_retrieval_command(small: tuple[Path, Path], tmp_path: Path) -> Non
 def test_eval_retrieval_builds_a_temporary_corpus_from_the_shared_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from osler.config import shared_data_dir
+    from osler.settings import load
 
     monkeypatch.setenv("OSLER_DENSE", "0")  # the dense path is covered above; keep this one lexical
 
     src = tmp_path / "shared"
-    _small_shared(shared_data_dir(), src)
+    _small_shared(load().shared_data, src)
     shutil.rmtree(src / "bioasq")
     out = tmp_path / "out.json"
-    args = ["retrieval", "--tasks", "pubmedqa,medquad", "--limit", "10"]
+    args = ["retrieval", "--tasks", "pubmedqa,medquad", "--limit", "10", "--fresh"]
     result = CliRunner().invoke(eval_app, [*args, "--shared-data", str(src), "--json", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())

@@ -7,19 +7,20 @@ import json
 import random
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import cli_env
 
-from osler.compose.answer import Answerer
-from osler.config import shared_data_dir
+from osler.compose.answer import topic_names
 from osler.evaluate import answers as ev
 from osler.index.lexical import LexicalIndex
 from osler.ingest.pipeline import ingest
 from osler.models import Answer, Statement
-from osler.retrieve.search import Searcher
+from osler.service import Osler
+from osler.settings import load
 from osler.store import open_store
 
 SMALL_LINES = 300  # the first 300 MedQuAD rows: 51 cancer.gov pages
@@ -29,7 +30,7 @@ SMALL_LINES = 300  # the first 300 MedQuAD rows: 51 cancer.gov pages
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding the first 300 rows of the shared MedQuAD file, ingested and indexed."""
     src = tmp_path_factory.mktemp("small-src")
-    lines = (shared_data_dir() / "medquad" / "medquad.jsonl").read_text(encoding="utf-8")
+    lines = (load().shared_data / "medquad" / "medquad.jsonl").read_text(encoding="utf-8")
     (src / "medquad.jsonl").write_text(
         "\n".join(lines.splitlines()[:SMALL_LINES]) + "\n", encoding="utf-8"
     )
@@ -44,14 +45,13 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def searcher(small: Path) -> Iterator[Searcher]:
-    s = Searcher.open(small, dense=False)
-    yield s
-    s.close()
+def searcher(small: Path) -> Iterator[Osler]:
+    with Osler.open(data_dir=small, dense=False) as osler:
+        yield osler
 
 
 def _row(question_start: str) -> ev.Row:
-    rows = ev.medquad_rows(shared_data_dir())[:SMALL_LINES]
+    rows = ev.medquad_rows(load().shared_data)[:SMALL_LINES]
     return next(r for r in rows if r.question.startswith(question_start))
 
 
@@ -107,13 +107,13 @@ def test_rouge_l_f1_by_hand() -> None:
 # --- faithfulness on real answers -----------------------------------------------------------
 
 
-def _real_answer(searcher: Searcher) -> Answer:
-    answer = Answerer(searcher).ask(_row("What are the treatments for Adult Acute Lymph").question)
+def _real_answer(searcher: Osler) -> Answer:
+    answer = searcher.fresh_answer(_row("What are the treatments for Adult Acute Lymph").question)
     assert not answer.abstained and answer.references
     return answer
 
 
-def test_faithfulness_of_a_real_extractive_answer_is_one(searcher: Searcher) -> None:
+def test_faithfulness_of_a_real_extractive_answer_is_one(searcher: Osler) -> None:
     answer = _real_answer(searcher)
     assert len(ev.statements(answer)) >= 2
     assert ev.citation_failures(answer) == []
@@ -121,7 +121,7 @@ def test_faithfulness_of_a_real_extractive_answer_is_one(searcher: Searcher) -> 
     assert ev.answer_text(answer).startswith(answer.bottom_line.text)
 
 
-def test_faithfulness_drops_on_a_corrupted_answer(searcher: Searcher) -> None:
+def test_faithfulness_drops_on_a_corrupted_answer(searcher: Osler) -> None:
     answer = _real_answer(searcher)
     n = len(ev.statements(answer))
     bad = answer.model_copy(deep=True)
@@ -153,40 +153,37 @@ def test_an_abstention_has_no_statements() -> None:
 # --- hiding the gold page, and the off-corpus plan --------------------------------------------
 
 
-def test_hiding_the_gold_page_removes_it_from_answers_and_restores_it(searcher: Searcher) -> None:
+def test_hiding_the_gold_page_removes_it_from_answers_and_restores_it(searcher: Osler) -> None:
     row = _row("What are the treatments for Adult Acute Lymph")
     bench = ev.Bench(searcher)
     cited = {r.document_id for r in bench.ask(row.question)[0].references}
     assert row.gold in cited
     with bench.without([row.gold]):
-        hits = bench.searcher.search(row.question, k=30)
+        hits = bench.osler.search(row.question, k=30)
         assert hits and row.gold not in {h.document_id for h in hits}
         answer, _ = bench.ask(row.question)
         assert row.gold not in {r.document_id for r in answer.references}
-    assert row.gold in bench.searcher.documents
-    assert row.gold in {h.document_id for h in bench.searcher.search(row.question, k=30)}
-    assert searcher.documents.keys() == bench.searcher.documents.keys()
+    assert row.gold in bench.osler.documents
+    assert row.gold in {h.document_id for h in bench.osler.search(row.question, k=30)}
 
 
-def test_hiding_a_page_hides_the_topic_names_only_it_holds(searcher: Searcher) -> None:
+def test_hiding_a_page_hides_the_topic_names_only_it_holds(searcher: Osler) -> None:
     bench = ev.Bench(searcher)
-    before = set(bench.answerer.topics)
+    before = set(searcher.composer.topics)
+    topics_of = {d: topic_names(doc) for d, doc in searcher.documents.items()}
+    topic_count = Counter(t for names in topics_of.values() for t in names)
     unique = next(
-        d
-        for d, names in bench.topics_of.items()
-        if names and all(bench.topic_count[t] == 1 for t in names)
+        d for d, names in topics_of.items() if names and all(topic_count[t] == 1 for t in names)
     )
     shared = next(
-        d
-        for d, names in bench.topics_of.items()
-        if names and all(bench.topic_count[t] > 1 for t in names)
+        d for d, names in topics_of.items() if names and all(topic_count[t] > 1 for t in names)
     )
     with bench.without([unique, shared]):
-        assert bench.answerer.topics == before - bench.topics_of[unique]
-    assert bench.answerer.topics == before
+        assert searcher.composer.topics == before - topics_of[unique]
+    assert searcher.composer.topics == before
 
 
-def test_names_are_matched_without_case_possessives_or_punctuation(searcher: Searcher) -> None:
+def test_names_are_matched_without_case_possessives_or_punctuation(searcher: Osler) -> None:
     assert ev.normalise("Graves' Disease") == ev.normalise("graves disease") == "graves disease"
     assert ev.normalise("Kaposi's Sarcoma") == "kaposi sarcoma"
     found = ev.documents_about(["ADULT acute lymphoblastic leukemia"], searcher.documents)
@@ -198,7 +195,7 @@ def test_names_are_matched_without_case_possessives_or_punctuation(searcher: Sea
 
 
 def test_names_of_a_focus_take_its_last_part_and_long_synonyms() -> None:
-    rows = [r for r in ev.medquad_rows(shared_data_dir()) if r.focus == "Factor XI deficiency"]
+    rows = [r for r in ev.medquad_rows(load().shared_data) if r.focus == "Factor XI deficiency"]
     names = ev.names_of("Factor XI deficiency", rows)
     assert names[0] == "Factor XI deficiency" and "Rosenthal syndrome" in names
     assert all(len(n) >= ev.MIN_SYNONYM for n in names)
@@ -208,8 +205,8 @@ def test_names_of_a_focus_take_its_last_part_and_long_synonyms() -> None:
     ]
 
 
-def test_off_corpus_plan_removes_every_page_on_the_foci(searcher: Searcher) -> None:
-    rows = ev.medquad_rows(shared_data_dir())
+def test_off_corpus_plan_removes_every_page_on_the_foci(searcher: Osler) -> None:
+    rows = ev.medquad_rows(load().shared_data)
     plan = ev.plan_off_corpus(rows, searcher.documents, n=5, seed=3)
     assert len(plan.foci) == len(plan.off_corpus) == len(plan.in_corpus) == 5
     removed = set(plan.removed)

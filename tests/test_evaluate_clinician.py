@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from conftest import cli_env
 
-from osler.config import shared_data_dir
 from osler.evaluate import clinician as ev
 from osler.evaluate import clinician_set as cs
 from osler.evaluate.retrieval import SPLITS, split_of
@@ -29,9 +28,10 @@ from osler.models import (
     Reference,
     Statement,
 )
+from osler.settings import load
 from osler.store import open_store
 
-SHARED = shared_data_dir()
+SHARED = load().shared_data
 #: The small corpus: the gallbladder HP PDQ summary, the ASCO metastatic pancreatic cancer
 #: guideline, and three trials with Evidence Inference prompts (14 prompts).
 SMALL_FILES = (
@@ -59,7 +59,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def gold() -> cs.SharedGold:
-    return cs.load_gold(shared_data_dir())
+    return cs.load_gold(load().shared_data)
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import cli_env
 
-from osler.config import shared_data_dir
 from osler.evaluate import natural as ev
 from osler.evaluate import natural_set as ns
 from osler.evaluate.retrieval import SPLITS, split_of
 from osler.index.lexical import LexicalIndex
 from osler.ingest.pipeline import ingest
-from osler.retrieve.search import Searcher
+from osler.service import Osler
+from osler.settings import load
 from osler.store import open_store
 
 #: The MedQuAD pages of the small corpus: shingles, atrial fibrillation, celiac disease, deep vein
@@ -36,7 +36,7 @@ SMALL_PAGES = (
 
 @pytest.fixture(scope="module")
 def index() -> ns.SharedIndex:
-    return ns.load_index(shared_data_dir())
+    return ns.load_index(load().shared_data)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding the MedQuAD rows of SMALL_PAGES, ingested and indexed."""
     src = tmp_path_factory.mktemp("natural-src")
     kept = []
-    with (shared_data_dir() / "medquad" / "medquad.jsonl").open(encoding="utf-8") as fh:
+    with (load().shared_data / "medquad" / "medquad.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             r = json.loads(line)
             if f"medquad:{r['source']}:{r['doc_id']}" in SMALL_PAGES:
@@ -162,7 +162,7 @@ def test_the_split_is_the_hash_of_the_id_and_never_moves(
 
 
 def test_the_off_corpus_set_validates_against_titles_and_text(off_rows: list[dict]) -> None:
-    check = ns.check_off_corpus(off_rows, ns.name_vocabulary(shared_data_dir()))
+    check = ns.check_off_corpus(off_rows, ns.name_vocabulary(load().shared_data))
     assert check.ok, check.errors[:10]
     assert check.counts["questions"] >= ns.MIN_OFF_CORPUS
     assert set(check.counts["kinds"]) == set(ns.OFF_CORPUS_KINDS)
@@ -175,11 +175,11 @@ def test_a_fabricated_name_is_absent_from_the_corpus_titles(
     off_rows: list[dict], small: Path
 ) -> None:
     name = next(r["name"] for r in off_rows if r["name"] == "zentrofloxamine")
-    vocabulary = ns.title_vocabulary(shared_data_dir())
+    vocabulary = ns.title_vocabulary(load().shared_data)
     assert "shingles" in vocabulary and "gallbladder" in vocabulary  # the titles are read
     assert ns.name_words(name) == ["zentrofloxamine"]
     assert not set(ns.name_words(name)) & vocabulary
-    searcher = Searcher.open(small, dense=False)
+    searcher = Osler.open(data_dir=small, dense=False)
     try:
         titles = " ".join(d.title for d in searcher.documents.values()).lower()
     finally:
@@ -224,11 +224,9 @@ def test_titles_repeating_question_words() -> None:
 
 
 def test_quotes_are_checked_against_the_stored_document(small: Path) -> None:
-    searcher = Searcher.open(small, dense=False)
+    searcher = Osler.open(data_dir=small, dense=False)
     try:
-        from osler.compose.answer import Answerer
-
-        answer = Answerer(searcher).ask("shingles symptoms", audience="patient")
+        answer = searcher.fresh_answer("shingles symptoms", "patient")
         assert not answer.abstained and answer.references
         record = ev.faithfulness_record(answer, searcher)
         assert record["unfaithful"] == [] and record["bad_quotes"] == []

@@ -22,13 +22,14 @@ from typing import Any
 import pytest
 from conftest import cli_env
 
-from osler.config import shared_data_dir
 from osler.ingest.medquad import unflatten_phenotype_table
 from osler.ingest.pipeline import ingest
 from osler.models import IngestSummary, Skipped
-from osler.store import SQLiteStore, Store, open_store
+from osler.settings import load
+from osler.store import Store, open_store
+from osler.store.sqlite import SQLiteStore
 
-SHARED = shared_data_dir()
+SHARED = load().shared_data
 MEDQUAD = SHARED / "medquad" / "medquad.jsonl"
 PUBMED = SHARED / "pubmed_xml_samples" / "pubmed"
 #: Lines of medquad.jsonl written as the good file of every folder.

@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 from conftest import cli_env
 
-from osler.config import shared_data_dir
 from osler.ingest.pipeline import BATCH
-from osler.store import SQLiteStore, Store, open_store
+from osler.settings import load
+from osler.store import Store, open_store
+from osler.store.sqlite import SQLiteStore
 
-MEDQUAD_DIR = shared_data_dir() / "medquad"
+MEDQUAD_DIR = load().shared_data / "medquad"
 #: Give up waiting for the first committed batch after this long.
 POLL_LIMIT = 120.0
 POLL_EVERY = 0.02

@@ -13,13 +13,13 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from osler.config import shared_data_dir
 from osler.ingest import pdf as pdf_format
 from osler.ingest.pipeline import Progress, ingest, prepare
 from osler.models import Document, EvidenceLevel, IngestSummary, Passage
+from osler.settings import load
 from osler.store import Store
 
-SHARED = shared_data_dir()
+SHARED = load().shared_data
 GUIDE = SHARED / "guideline_pdfs"
 METFORMIN = GUIDE / "fda" / "fda_metformin_highlights_2026.pdf"
 NICE = GUIDE / "nice" / "nice_lisinopril_guideline_hypertension_2019.pdf"

@@ -22,13 +22,15 @@ import pytest
 from conftest import SHARED, cli_env
 
 from osler.compose import llm, templates
-from osler.compose.answer import NO_LLM_NOTE, Answerer
-from osler.compose.llm import LLMDraft, LLMError, LLMSettings, build_messages, compose_llm, parse
+from osler.compose.answer import NO_LLM_NOTE
+from osler.compose.llm import LLMDraft, LLMError, build_messages, compose_llm, parse
 from osler.compose.verify import verify
 from osler.ingest.pipeline import ingest
 from osler.ingest.sentences import sentence_spans
 from osler.models import Answer, EvidenceLevel, Hit
 from osler.retrieve.analyse import analyse
+from osler.service import Osler
+from osler.settings import LLMSettings, load
 from osler.store import open_store
 
 # --- real passages -------------------------------------------------------------------------
@@ -277,11 +279,14 @@ def test_failures_raise_a_clear_llm_error(fake_openai, error, message: str) -> N
         compose_llm(analyse("How is ALL treated?"), [hit(1, PASSAGES[0])], "clinician", SETTINGS)
 
 
-def test_settings_from_env() -> None:
-    assert LLMSettings.from_env({}) is None
-    s = LLMSettings.from_env(
-        {"OSLER_LLM_BASE_URL": "http://h:1/v1", "OSLER_LLM_MODEL": "m", "OSLER_LLM_TIMEOUT": "2.5"}
-    )
+def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OSLER_LLM_BASE_URL", "OSLER_LLM_MODEL", "OSLER_LLM_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    assert not load().llm.configured
+    monkeypatch.setenv("OSLER_LLM_BASE_URL", "http://h:1/v1")
+    monkeypatch.setenv("OSLER_LLM_MODEL", "m")
+    monkeypatch.setenv("OSLER_LLM_TIMEOUT", "2.5")
+    s = load().llm
     assert (s.base_url, s.model, s.api_key, s.timeout_s, s.temperature) == (
         "http://h:1/v1", "m", "not-needed", 2.5, 0.0
     )
@@ -353,10 +358,15 @@ def small_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_corpus(small_data_dir: Path) -> Iterator[Answerer]:
-    answerer = Answerer.open(small_data_dir)
-    yield answerer
-    answerer.close()
+def small_corpus(small_data_dir: Path) -> Iterator[Osler]:
+    with Osler.open(data_dir=small_data_dir) as osler:
+        yield osler
+
+
+def use_llm(osler: Osler, monkeypatch: pytest.MonkeyPatch, **settings: object) -> None:
+    """The service's composer talks to this endpoint for the test (settings are read once,
+    when the service opens)."""
+    monkeypatch.setattr(osler.composer, "llm", LLMSettings.model_validate(settings))
 
 
 QUESTION = "What are the treatments for adult acute lymphoblastic leukemia?"
@@ -396,9 +406,9 @@ def copying_model(messages: list[dict]) -> str:
 
 
 def test_answerer_uses_the_llm_draft_and_notes_dropped_sentences(
-    small_corpus: Answerer, fake_openai, monkeypatch: pytest.MonkeyPatch
+    small_corpus: Osler, fake_openai, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OSLER_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    use_llm(small_corpus, monkeypatch, base_url="http://127.0.0.1:9/v1")
     fake_openai.replies = [copying_model]
     answer = small_corpus.ask(QUESTION, llm=True)
     assert answer.composer == "llm" and not answer.abstained
@@ -409,13 +419,13 @@ def test_answerer_uses_the_llm_draft_and_notes_dropped_sentences(
 
 
 def test_answerer_falls_back_on_error_and_without_settings(
-    small_corpus: Answerer, fake_openai, monkeypatch: pytest.MonkeyPatch
+    small_corpus: Osler, fake_openai, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     extractive = small_corpus.ask(QUESTION)
-    monkeypatch.delenv("OSLER_LLM_BASE_URL", raising=False)
+    use_llm(small_corpus, monkeypatch)
     unset = small_corpus.ask(QUESTION, llm=True)
     assert (unset.composer, unset.composer_note) == ("extractive", NO_LLM_NOTE)
-    monkeypatch.setenv("OSLER_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    use_llm(small_corpus, monkeypatch, base_url="http://127.0.0.1:9/v1")
     fake_openai.replies = [openai.APITimeoutError(request=None)]
     failed = small_corpus.ask(QUESTION, llm=True)
     assert failed.composer == "extractive" and "timed out" in failed.composer_note
@@ -491,12 +501,12 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_real_local_llm_answer_is_cited_verified_or_falls_back(
-    small_corpus: Answerer, llama_server: str, monkeypatch: pytest.MonkeyPatch
+    small_corpus: Osler, llama_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OSLER_LLM_BASE_URL", llama_server)
-    monkeypatch.setenv("OSLER_LLM_TIMEOUT", "300")
-    monkeypatch.setenv("OSLER_LLM_MAX_TOKENS", "160")
-    monkeypatch.setenv("OSLER_LLM_MAX_PASSAGES", "4")
+    use_llm(
+        small_corpus, monkeypatch, base_url=llama_server, timeout_s=300, max_tokens=160,
+        max_passages=4,
+    )
     answer = small_corpus.ask(QUESTION, llm=True)
     assert not answer.abstained
     assert answer.composer in {"llm", "extractive"}
@@ -510,11 +520,9 @@ def test_real_local_llm_answer_is_cited_verified_or_falls_back(
 
 
 def test_real_local_llm_timeout_falls_back(
-    small_corpus: Answerer, llama_server: str, monkeypatch: pytest.MonkeyPatch
+    small_corpus: Osler, llama_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OSLER_LLM_BASE_URL", llama_server)
-    monkeypatch.setenv("OSLER_LLM_TIMEOUT", "0.001")
-    monkeypatch.setenv("OSLER_LLM_MAX_TOKENS", "8")
+    use_llm(small_corpus, monkeypatch, base_url=llama_server, timeout_s=0.001, max_tokens=8)
     answer = small_corpus.ask(QUESTION, llm=True)
     assert answer.composer == "extractive"
     assert answer.composer_note == (

@@ -19,6 +19,7 @@ from osler.models import Audience
 from osler.retrieve.analyse import analyse
 from osler.retrieve.rank import coverage_factor, question_stems, section_factor, term_weights
 from osler.retrieve.search import NothingIngested, Searcher, UnknownAudience, fuse_scores
+from osler.service import Osler
 from osler.store import Store, open_store
 
 #: MedQuAD's own question types -> Osler's.
@@ -39,9 +40,8 @@ MEDQUAD_TYPES = {
 
 @pytest.fixture(scope="module")
 def searcher(base_corpus) -> Searcher:
-    s = Searcher.open(base_corpus[0], dense=False)
-    yield s
-    s.close()
+    with Osler.open(data_dir=base_corpus[0], dense=False) as osler:
+        yield osler.searcher
 
 
 def test_question_types_on_real_medquad_questions(shared: Path) -> None:
@@ -229,13 +229,18 @@ def test_bad_questions_never_raise(searcher: Searcher) -> None:
 
 
 def test_searching_an_empty_store_says_how_to_ingest(tmp_path: Path) -> None:
-    s = Searcher.open(tmp_path, dense=False)
-    with pytest.raises(NothingIngested, match="osler ingest"):
-        s.search("asthma")
+    with (
+        Osler.open(data_dir=tmp_path, dense=False) as osler,
+        pytest.raises(NothingIngested, match="osler ingest"),
+    ):
+        osler.search("asthma")
+    empty = tmp_path / "e"
     run = subprocess.run(
-        ["osler", "search", "asthma"], capture_output=True, text=True, env=cli_env(tmp_path / "e")
+        ["osler", "search", "asthma"], capture_output=True, text=True, env=cli_env(empty)
     )
     assert run.returncode == 1 and "osler ingest" in run.stderr
+    # the message names the data directory it looked in, and nothing is created there
+    assert str(empty) in " ".join(run.stderr.split()) and not empty.exists()
 
 
 def test_lexical_index_follows_ingest_and_remove_incrementally(

@@ -10,16 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import cli_env, copy_data_dir
+from conftest import cli_env, copy_data_dir, open_osler
 
-from osler.compose.answer import Answerer
 from osler.ingest.pipeline import ingest
 from osler.models import Answer, Article, ArticleStatus, EvidenceLevel, IngestSummary, Role, User
 from osler.review import articles, auth, rules, staleness
 from osler.review.export import export
-from osler.review.settings import EditorialSettings
-from osler.store import open_store
-from osler.store.review import ReviewStore, StaleRevision
+from osler.service import Osler
+from osler.settings import EditorialSettings, load
+from osler.store import ReviewStore, StaleRevision, open_store, review_store
 
 QUESTION = "What are the treatments for gallbladder cancer?"
 S = ArticleStatus
@@ -36,21 +35,20 @@ def corpus_copy(
 
 
 @pytest.fixture(scope="module")
-def asker(corpus_copy: Path) -> Iterator[Answerer]:
-    a = Answerer.open(corpus_copy)
-    yield a
-    a.close()
+def asker(corpus_copy: Path) -> Iterator[Osler]:
+    with open_osler(corpus_copy) as osler:
+        yield osler
 
 
 @pytest.fixture(scope="module")
-def answer(asker: Answerer) -> Answer:
-    return asker.ask(QUESTION)
+def answer(asker: Osler) -> Answer:
+    return asker.fresh_answer(QUESTION)
 
 
 @pytest.fixture
 def reviews(tmp_path: Path) -> Iterator[ReviewStore]:
     store = open_store(tmp_path / "data")
-    yield ReviewStore(store.db)  # type: ignore[attr-defined]
+    yield review_store(store)
     store.close()
 
 
@@ -207,7 +205,7 @@ def test_changes_requested_goes_back_to_submitted_after_an_edit(
 
 
 def test_edits_must_keep_every_statement_cited_and_supported(
-    reviews: ReviewStore, team: dict[str, User], answer: Answer, asker: Answerer
+    reviews: ReviewStore, team: dict[str, User], answer: Answer, asker: Osler
 ) -> None:
     a = _at(reviews, answer, team, S.DRAFT)
     uncited = answer.model_copy(
@@ -308,27 +306,27 @@ def test_similar_questions_are_served_only_for_the_same_type_and_audience(
 
 
 def test_ask_serves_approved_articles_and_saves_new_answers_as_drafts(
-    reviews: ReviewStore, team: dict[str, User], answer: Answer, asker: Answerer
+    reviews: ReviewStore, team: dict[str, User], answer: Answer, asker: Osler
 ) -> None:
-    settings = EditorialSettings()
-    fresh = articles.answer(reviews, asker, QUESTION, settings=settings)
+    # the service over the module's corpus, with this test's editorial record
+    osler = Osler(load(), asker.store, reviews, asker.searcher)
+    fresh = osler.ask(QUESTION)
     assert fresh.status == "pending_review" and fresh.article_id
     draft = reviews.article(fresh.article_id)
     assert draft is not None and draft.status is S.DRAFT and draft.created_by == "osler"
-    again = articles.answer(reviews, asker, QUESTION, settings=settings)
+    again = osler.ask(QUESTION)
     assert again.article_id == fresh.article_id  # no second draft for the same question
     a = articles.transition(reviews, draft.id, "submit", team["editor"], draft.revision)
     a = articles.transition(reviews, a.id, "start", team["reviewer"], a.revision)
-    in_review = articles.answer(reviews, asker, QUESTION, settings=settings)
+    in_review = osler.ask(QUESTION)
     assert in_review.status == "under_review" and in_review.article_id == draft.id
     articles.transition(reviews, a.id, "approve", team["reviewer"], a.revision)
-    served = articles.answer(reviews, asker, QUESTION.lower(), settings=settings)
+    served = osler.ask(QUESTION.lower())
     assert served.status == "approved" and served.article_id == draft.id
     assert served.last_updated and served.reviewed_by == ["reviewer, MD"]
     assert served.question == QUESTION.lower()
-    off = articles.answer(
-        reviews, asker, "How is gallbladder cancer diagnosed?", settings=EditorialSettings(save_drafts=False)
-    )
+    assert osler.ask(QUESTION, serve_approved=False).status == "pending_review"
+    off = osler.ask("How is gallbladder cancer diagnosed?", save_draft=False)
     assert off.article_id is None and off.status == "pending_review"
 
 
@@ -350,15 +348,11 @@ def test_staleness_flags_stronger_evidence_and_removed_sources(
     copy_data_dir(base_corpus[0], data)
 
     def check() -> list[staleness.Flag]:
-        fresh = Answerer.open(data)  # a new ingest is seen by a newly opened answerer
-        try:
-            store = fresh.searcher.store
-            return staleness.check(ReviewStore(store.db), store, fresh)  # type: ignore[attr-defined]
-        finally:
-            fresh.close()
+        with Osler.open(data_dir=data) as fresh:  # a new ingest is seen by a newly opened one
+            return fresh.check_articles()
 
     store = open_store(data)
-    reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
+    reviews = review_store(store)
     editor = reviews.add_user("st-editor", [Role.EDITOR])
     reviewer = reviews.add_user("st-rev", [Role.REVIEWER])
     a = articles.create(reviews, answer, editor)
@@ -452,14 +446,14 @@ PATIENT_QUESTIONS = [
 ]
 
 
-def test_edits_cannot_forge_what_a_reader_sees(asker: Answerer, tmp_path: Path) -> None:
+def test_edits_cannot_forge_what_a_reader_sees(asker: Osler, tmp_path: Path) -> None:
     """Issue 14.1: metadata from the store, http(s) links, the policy's disclaimer, verified
     glossary, labelled care-team questions, Osler's title; serving re-checks the version."""
-    store = asker.searcher.store
-    reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
+    store = asker.store
+    reviews = asker.reviews
     editor = reviews.add_user("forge-ed", [Role.EDITOR])
     reviewer = reviews.add_user("forge-rev", [Role.REVIEWER], "MD")
-    asked = (asker.ask(q, audience="patient") for q in PATIENT_QUESTIONS)
+    asked = (asker.fresh_answer(q, "patient") for q in PATIENT_QUESTIONS)
     patient = next(a for a in asked if a.glossary and a.questions_to_ask and not a.abstained)
     # a composed answer passes the checks unchanged (its metadata already is the store's)
     same = articles.check_answer(patient, store, patient)

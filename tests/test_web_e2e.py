@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from osler import __version__
 from osler.index.lexical import LexicalIndex
 from osler.ingest.pipeline import ingest
-from osler.store import open_store
+from osler.store import open_store, review_store
 from osler.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -158,12 +158,11 @@ def test_a_reviewer_signs_in_and_approves_with_the_keyboard(
 
     from osler.models import Role
     from osler.review import articles, auth
-    from osler.store.review import ReviewStore
 
     data = tmp_path / "data"
     copy_data_dir(base_corpus[0], data)
     store = open_store(data)
-    reviews = ReviewStore(store.db)
+    reviews = review_store(store)
     editor = reviews.add_user("ed", [Role.EDITOR])
     reviews.add_user("dr-rev", [Role.REVIEWER], "MD, PhD", auth.hash_password("board member pw"))
     article = articles.create(reviews, _answer_for(data, "How is gallbladder cancer diagnosed?"), editor)
@@ -193,10 +192,7 @@ def test_a_reviewer_signs_in_and_approves_with_the_keyboard(
 
 
 def _answer_for(data: Path, question: str):
-    from osler.compose.answer import Answerer
+    from osler.service import Osler
 
-    answerer = Answerer.open(data)
-    try:
-        return answerer.ask(question)
-    finally:
-        answerer.close()
+    with Osler.open(data_dir=data) as osler:
+        return osler.fresh_answer(question)

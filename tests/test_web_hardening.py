@@ -16,9 +16,8 @@ from fastapi.testclient import TestClient
 
 from osler.models import IngestSummary, Role
 from osler.review import auth
-from osler.review.settings import EditorialSettings
-from osler.store import open_store
-from osler.store.review import ReviewStore
+from osler.settings import EditorialSettings
+from osler.store import open_store, review_store
 from osler.web import security
 from osler.web.app import create_app
 
@@ -32,7 +31,7 @@ def data(base_corpus: tuple[Path, IngestSummary], tmp_path_factory: pytest.TempP
     target = tmp_path_factory.mktemp("hardening") / "data"
     copy_data_dir(base_corpus[0], target)
     store = open_store(target)
-    reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
+    reviews = review_store(store)
     for name, roles in {"root": [Role.ADMIN], "ed": [Role.EDITOR], "rev": [Role.REVIEWER]}.items():
         reviews.add_user(name, roles, "", auth.hash_password(PASSWORD))
     store.close()
@@ -225,7 +224,7 @@ def test_throttle_backs_off_per_account_and_per_address() -> None:
 
 def test_wrong_passwords_are_throttled_and_the_right_one_waits_too(data: Path) -> None:
     slow = EditorialSettings(login_base_backoff=600)  # no lock ends during the test
-    with TestClient(create_app(data, rate_per_minute=0, settings=slow)) as web:
+    with TestClient(create_app(data, rate_per_minute=0, editorial=slow)) as web:
         csrf = form_csrf(web.get("/login").text)
         codes = [
             web.post("/login", data={"name": "ed", "password": f"wrong {i}", "csrf": csrf}).status_code

@@ -23,9 +23,8 @@ from fastapi.testclient import TestClient
 
 from osler.models import IngestSummary, Role
 from osler.review import auth
-from osler.review.settings import EditorialSettings
-from osler.store import open_store
-from osler.store.review import ReviewStore
+from osler.settings import EditorialSettings
+from osler.store import open_store, review_store
 from osler.web.app import create_app
 
 QUESTION = "What are the treatments for gallbladder cancer?"
@@ -47,7 +46,7 @@ def site(
     data = tmp_path_factory.mktemp("web-review") / "data"
     copy_data_dir(base_corpus[0], data)
     store = open_store(data)
-    reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
+    reviews = review_store(store)
     tokens = {}
     for name, roles in PEOPLE.items():
         user = reviews.add_user(name, roles, "MD" if Role.REVIEWER in roles else "",
@@ -315,7 +314,7 @@ def test_kill_9_during_writes_loses_nothing_committed(
     data = tmp_path / "data"
     copy_data_dir(base_corpus[0], data)
     store = open_store(data)
-    reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
+    reviews = review_store(store)
     editor = reviews.add_user("ed", [Role.EDITOR])
     token = auth.new_token(reviews, editor)
     store.close()
@@ -370,7 +369,7 @@ def test_kill_9_during_writes_loses_nothing_committed(
 def test_deployers_can_require_readers_to_sign_in(site: tuple[Path, dict[str, str]]) -> None:
     data, tokens = site
     settings = EditorialSettings(require_login=True)
-    with TestClient(create_app(data, rate_per_minute=0, settings=settings)) as c:
+    with TestClient(create_app(data, rate_per_minute=0, editorial=settings)) as c:
         page = c.get("/ask", params={"q": QUESTION}, follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"].startswith("/login")
         assert c.post("/api/ask", json={"question": QUESTION}).status_code == 401

@@ -11,7 +11,6 @@ import json
 import re
 from datetime import date
 
-from osler import config
 from osler.models import Document, EvidenceLevel
 
 #: "Authors: Title. Journal Volume (Issue): pages, Year." -> the journal and the year.
@@ -99,12 +98,12 @@ def grade(doc: Document, annotations: dict[str, str]) -> str | None:
     return f"{scheme} {value}"
 
 
-def age_note(doc: Document, today: date | None = None, max_age: int | None = None) -> str | None:
-    """'guideline from 2014, over 5 years old' for an aged guideline (the age from
-    config.guideline_max_age unless given); None otherwise."""
+def age_note(doc: Document, today: date | None = None, max_age: int = 5) -> str | None:
+    """'guideline from 2014, over 5 years old' for an aged guideline (settings'
+    guideline_max_age_years); None otherwise."""
     if doc.evidence_level is not EvidenceLevel.GUIDELINE or not doc.year:
         return None
-    limit = config.guideline_max_age() if max_age is None else max_age
+    limit = max_age
     age = (today or date.today()).year - doc.year
     if age <= limit:
         return None

@@ -21,23 +21,20 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from osler import config
-from osler.compose.answer import Answerer
+from osler.audience import READERS
+from osler.batch import read_batch, read_questions
+from osler.cli_review import articles_app, audit, review_app, show_flags, users_app
 from osler.evaluate.commands import eval_app
-from osler.index import dense as dense_module
-from osler.index.lexical import LexicalIndex
 from osler.ingest import pipeline
 from osler.ingest.registry import FORMATS
 from osler.models import EVIDENCE_LABELS, Answer, EvidenceLevel, Hit, IngestSummary, Query
 from osler.render import FORMATS as ANSWER_FORMATS
 from osler.render import render
 from osler.render.terminal import renderable
-from osler.retrieve.search import READERS, Searcher, hit_json, read_batch, read_questions
-from osler.review import articles
-from osler.review.commands import articles_app, audit, review_app, run_staleness, users_app
-from osler.review.settings import EditorialSettings
-from osler.store import Store, open_store
-from osler.store.review import ReviewStore
+from osler.retrieve.search import NothingIngested, hit_json
+from osler.service import Osler, sync_indexes
+from osler.settings import Settings, load
+from osler.store import Store, open_store, review_store, stored
 
 app = typer.Typer(
     help="Osler: cited, guideline-first clinical answers from the medical literature you ingest.",
@@ -55,14 +52,37 @@ err = Console(stderr=True)
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help=f"Data directory (default: ${config.DATA_DIR_ENV} or per-user dir)."
+        "--data-dir", help="Data directory (default: $OSLER_DATA_DIR, else the per-user dir)."
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
-def _store(data_dir: Path | None) -> Store:
-    return open_store(config.data_dir(data_dir))
+def _settings(data_dir: Path | None) -> Settings:
+    """The settings in effect, with --data-dir on top; a clear error when one is malformed."""
+    try:
+        return load().with_data_dir(data_dir)
+    except ValueError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+
+
+def _open(data_dir: Path | None) -> Osler:
+    """The service over a store that holds documents; else a message naming the data
+    directory, exit 1 (nothing is created where nothing was ingested)."""
+    settings = _settings(data_dir)
+    if not stored(settings):
+        _nothing(settings)
+    osler = Osler.open(settings)
+    if osler.empty:
+        osler.close()
+        _nothing(settings)
+    return osler
+
+
+def _nothing(settings: Settings) -> None:
+    err.print(str(NothingIngested(str(settings.data_dir))), markup=False, highlight=False)
+    raise typer.Exit(1)
 
 
 class _RichProgress(pipeline.Progress):
@@ -118,7 +138,8 @@ def ingest(
     """Ingest medical sources (PubMed/PMC XML, MEDLINE, MedQuAD, BioASQ, PubMedQA, local docs)."""
     if fmt and fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
-    store = _store(data_dir)
+    settings = _settings(data_dir)
+    store = open_store(settings)
     columns = (
         TextColumn("[bold]{task.fields[file]}", justify="left"),
         BarColumn(),
@@ -130,7 +151,7 @@ def ingest(
     try:
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
             summary = pipeline.ingest(store, paths, fmt=fmt, progress=_RichProgress(bar))
-        _sync_indexes(store, config.data_dir(data_dir), quiet=as_json)
+        _sync_indexes(store, settings, quiet=as_json)
     except KeyboardInterrupt:
         err.print(
             "[red]Interrupted[/]: batches written so far are kept; the batch in flight was rolled back."
@@ -143,34 +164,40 @@ def ingest(
     else:
         _print_summary(summary)
     if summary.documents + summary.updated:
-        _check_articles(data_dir)
+        _check_articles(settings)
     written = summary.documents + summary.updated + summary.unchanged
     if written == 0 or (strict and any(s.reason != pipeline.DOC_SKIP for s in summary.skipped)):
         raise typer.Exit(1)
 
 
-def _check_articles(data_dir: Path | None) -> None:
+def _check_articles(settings: Settings) -> None:
     """After new evidence: flag approved articles whose sources moved (if there are any)."""
-    store = _store(data_dir)
+    store = open_store(settings)
     try:
-        served = ReviewStore(store.db).articles(served=True)  # type: ignore[attr-defined]
+        served = review_store(store).articles(served=True)
     finally:
         store.close()
     if not served:
         return
     err.print(f"Checking {len(served)} approved article(s) against the new evidence ...")
-    answerer = Answerer.open(data_dir)
-    try:
-        flags = run_staleness(answerer)
-    finally:
-        answerer.close()
+    with Osler.open(settings) as osler:
+        flags = show_flags(osler.check_articles())
     err.print(f"{len(flags)} article(s) flagged for re-review.")
 
 
 @app.command()
 def stats(data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """Show what the store holds: documents and passages by source, type, evidence level, audience."""
-    store = _store(data_dir)
+    settings = _settings(data_dir)
+    if not stored(settings):
+        empty = {"documents": 0, "passages": 0, "path": str(settings.data_dir)}
+        if as_json:
+            print(json.dumps(empty, indent=2))
+        else:
+            where = escape(str(settings.data_dir))
+            console.print(f"Nothing ingested yet in {where}: try [bold]osler ingest ../shared/data[/]")
+        return
+    store = open_store(settings)
     data = store.stats()
     store.close()
     if as_json:
@@ -214,9 +241,10 @@ def remove(
     """Remove documents by id or by source name."""
     if not ids and not source:
         raise typer.BadParameter("give document ids or --source")
-    store = _store(data_dir)
+    settings = _settings(data_dir)
+    store = open_store(settings)
     removed = store.remove(ids=ids or None, source=source)
-    _sync_indexes(store, config.data_dir(data_dir), quiet=True)
+    _sync_indexes(store, settings, quiet=True)
     store.close()
     if as_json:
         print(json.dumps({"removed": removed}))
@@ -224,7 +252,7 @@ def remove(
         console.print(f"Removed {len(removed):,} documents.")
     if not removed:
         raise typer.Exit(1)
-    _check_articles(data_dir)
+    _check_articles(settings)
 
 
 @app.command()
@@ -234,13 +262,12 @@ def show(
     as_json: AsJson = False,
 ) -> None:
     """Show one stored document with its metadata and passages."""
-    store = _store(data_dir)
-    doc = store.get_document(document_id)
-    passages = store.passages(document_id) if doc else []
-    store.close()
-    if doc is None:
+    with _open(data_dir) as osler:
+        found = osler.document(document_id)
+    if found is None:
         err.print(f"No document {document_id!r}. `osler stats` shows what is stored.")
         raise typer.Exit(1)
+    doc, passages = found
     if as_json:
         data = doc.model_dump(mode="json")
         data["passages"] = [p.model_dump() for p in passages]
@@ -257,9 +284,10 @@ def show(
         console.print(p.text, markup=False, highlight=False)
 
 
-def _sync_indexes(store: Store, root: Path, *, quiet: bool = False, rebuild: bool = False) -> None:
-    """Bring the search indexes up to the store, with a progress bar."""
-    index = LexicalIndex.at(root)
+def _sync_indexes(
+    store: Store, settings: Settings, *, quiet: bool = False, rebuild: bool = False
+) -> None:
+    """Bring the search indexes up to the store, with progress bars."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -268,17 +296,21 @@ def _sync_indexes(store: Store, root: Path, *, quiet: bool = False, rebuild: boo
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("lexical index", total=None)
-        report = index.sync(
-            store, lambda done, total: bar.update(task, completed=done, total=total), rebuild
+        lexical = bar.add_task("lexical index", total=None)
+        dense = bar.add_task("dense index", total=None, visible=False)
+
+        def dense_progress(done: int, total: int) -> None:
+            bar.update(dense, completed=done, total=total, visible=True)
+
+        sync_indexes(
+            store,
+            settings,
+            rebuild=rebuild,
+            lexical_progress=lambda done, total: bar.update(lexical, completed=done, total=total),
+            dense_progress=dense_progress,
+            say=lambda line: err.print(line, markup=False, highlight=False),
+            quiet=quiet,
         )
-    if not quiet:
-        what = "rebuilt" if report.rebuilt else "updated"
-        err.print(
-            f"Lexical index {what}: {report.documents:,} documents, {report.passages:,} passages "
-            f"(corpus version {report.seq})."
-        )
-    dense_module.sync_if_enabled(store, root, err, quiet=quiet, rebuild=rebuild)
 
 
 @app.command()
@@ -287,9 +319,10 @@ def index(
     data_dir: DataDir = None,
 ) -> None:
     """Bring the search indexes up to date with the store (or rebuild them)."""
-    store = _store(data_dir)
+    settings = _settings(data_dir)
+    store = open_store(settings)
     try:
-        _sync_indexes(store, config.data_dir(data_dir), rebuild=rebuild)
+        _sync_indexes(store, settings, rebuild=rebuild)
     finally:
         store.close()
 
@@ -324,30 +357,22 @@ def search(
         raise typer.BadParameter("give a question or --batch FILE")
     if audience not in READERS:
         raise typer.BadParameter(f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
-    searcher = Searcher.open(data_dir)
-    try:
-        if not searcher.documents:
-            err.print(
-                "Nothing is ingested yet: run [bold]osler ingest PATH[/] (e.g. ../shared/data)."
-            )
-            raise typer.Exit(1)
+    with _open(data_dir) as osler:
         if batch:
             for q in read_questions(batch):
-                hits = searcher.search(q, k=k, audience=audience)
+                hits = osler.search(q, k=k, audience=audience)
                 print(json.dumps({"question": q, "results": [hit_json(h, explain) for h in hits]}))
             return
         assert question is not None
-        hits = searcher.search(question, k=k, audience=audience)
-        query = searcher.analyse(question)
-        if as_json:
-            out: object = [hit_json(h, explain) for h in hits]
-            if explain:
-                out = {"query": query.model_dump(), "results": out}
-            print(json.dumps(out, indent=2))
-            return
-        _print_hits(hits, query if explain else None)
-    finally:
-        searcher.close()
+        hits = osler.search(question, k=k, audience=audience)
+        query = osler.searcher.analyse(question) if explain else None
+    if as_json:
+        out: object = [hit_json(h, explain) for h in hits]
+        if query is not None:
+            out = {"query": query.model_dump(), "results": out}
+        print(json.dumps(out, indent=2))
+        return
+    _print_hits(hits, query)
 
 
 def _print_hits(hits: list[Hit], query: Query | None) -> None:
@@ -411,18 +436,14 @@ def ask(
         raise typer.BadParameter(f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
     if fmt not in ANSWER_FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}; use one of {', '.join(ANSWER_FORMATS)}")
-    answerer = Answerer.open(data_dir)
-    try:
-        if not answerer.searcher.documents:
-            err.print(
-                "Nothing is ingested yet: run [bold]osler ingest PATH[/] (e.g. ../shared/data)."
-            )
-            raise typer.Exit(1)
-        if batch:
+    with _open(data_dir) as osler:
+        if batch:  # a batch neither serves approved articles nor files drafts
             for item in read_batch(batch, default_audience=audience):
-                answer = answerer.ask(
+                answer = osler.ask(
                     item["question"],
-                    audience=item["audience"],
+                    item["audience"],
+                    serve_approved=False,
+                    save_draft=False,
                     k=k,
                     llm=llm,
                     show_unsupported=show_unsupported,
@@ -430,26 +451,15 @@ def ask(
                 print(answer.model_dump_json() if fmt == "json" else render(answer, fmt))
             return
         assert question is not None
-        last = config.data_dir(data_dir) / LAST_CONVERSATION
+        last = osler.settings.data_dir / LAST_CONVERSATION
         if follow_up and not conversation and last.is_file():
             conversation = last.read_text().strip()
         conversation = conversation or uuid.uuid4().hex
-        answer = articles.answer(
-            ReviewStore(answerer.searcher.store.db),  # type: ignore[attr-defined]
-            answerer,
-            question,
-            audience=audience,
-            conversation_id=conversation,
-            settings=EditorialSettings.from_env(),
-            documents=answerer.searcher.store,
-            k=k,
-            llm=llm,
-            show_unsupported=show_unsupported,
+        answer = osler.ask(
+            question, audience, conversation, k=k, llm=llm, show_unsupported=show_unsupported
         )
         last.write_text(conversation)
-        _show_answer(answer, fmt)
-    finally:
-        answerer.close()
+    _show_answer(answer, fmt)
 
 
 LAST_CONVERSATION = "last-conversation"
@@ -474,29 +484,31 @@ def chat(
     """Ask questions one after another; follow-ups keep the conversation's context."""
     if audience not in READERS:
         raise typer.BadParameter(f"unknown audience {audience!r}; use one of {', '.join(READERS)}")
-    answerer = Answerer.open(data_dir)
     conversation = uuid.uuid4().hex
-    console.print("Ask a question (empty line or Ctrl-D to stop).")
-    try:
-        while True:
-            try:
-                question = console.input("[bold]> [/]").strip()
-            except EOFError:
-                break
-            if not question or question.lower() in {"exit", "quit"}:
-                break
-            answer = answerer.ask(question, audience=audience, conversation_id=conversation)
-            _show_answer(answer, "text")
-    finally:
-        answerer.close()
-        (config.data_dir(data_dir) / LAST_CONVERSATION).write_text(conversation)
+    with _open(data_dir) as osler:
+        console.print("Ask a question (empty line or Ctrl-D to stop).")
+        try:
+            while True:
+                try:
+                    question = console.input("[bold]> [/]").strip()
+                except EOFError:
+                    break
+                if not question or question.lower() in {"exit", "quit"}:
+                    break
+                _show_answer(osler.ask(question, audience, conversation), "text")
+        finally:
+            (osler.settings.data_dir / LAST_CONVERSATION).write_text(conversation)
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    rate: Annotated[int, typer.Option(help="Requests per minute per client (0: no limit).")] = 120,
+    rate: Annotated[
+        int | None,
+        typer.Option(help="Requests per minute per client (0: no limit; default 120, or "
+                     "$OSLER_WEB_RATE_PER_MINUTE)."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the web app and REST API (OpenAPI at /docs)."""
@@ -504,7 +516,11 @@ def serve(
 
     from osler.web.app import create_app
 
-    application = create_app(data_dir, rate_per_minute=rate)
+    settings = _settings(data_dir)
+    if rate is not None:
+        web = settings.web.model_copy(update={"rate_per_minute": rate})
+        settings = settings.model_copy(update={"web": web})
+    application = create_app(settings)
     err.print(f"Osler at http://{host}:{port}/  (API docs: /docs)")
     # the app reads X-Forwarded-For itself, from $OSLER_TRUSTED_PROXIES only
     uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=False)

@@ -67,10 +67,10 @@ def ensure_cmudict() -> Path:
             return _root
         except LookupError:
             pass
-        from osler import config
+        from osler.settings import load
 
         failure: OSError | None = None
-        for root in [*_nltk_folders(), config.data_dir() / "nltk_data"]:
+        for root in [*_nltk_folders(), load().data_dir / "nltk_data"]:
             try:
                 _write_cmudict(root)
             except OSError as exc:

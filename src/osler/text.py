@@ -68,3 +68,8 @@ def same_word(key: str, token: str) -> bool:
     shared = next((i for i, (a, b) in enumerate(zip(key, token, strict=False)) if a != b), None)
     shared = min(len(key), len(token)) if shared is None else shared
     return shared >= max(6, min(len(key), len(token)) - SAME_WORD_ENDING)
+
+
+def stems(text: str) -> frozenset[str]:
+    """Crude stems (first 6 characters) of the tokens, single letters included ("protein C")."""
+    return frozenset(w[:6] for w in tokens(text))

@@ -1,17 +1,19 @@
-"""Question in, Answer out: safety checks, retrieval, abstention, composition, references."""
+"""Hits in, Answer out: abstention, composition, titles, references. The composer never reads
+the store: retrieval hands it the passages (and their context) it composes from."""
 
 from __future__ import annotations
 
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from osler import citations
 from osler.audience import profile_for
 from osler.compose import extractive, figures, safety, templates
-from osler.conversation import Turn, covers, resolve, suggest
+from osler.conversation import Turn, covers, suggest
 from osler.glossary import Glossary
 from osler.models import (
     Answer,
@@ -19,19 +21,14 @@ from osler.models import (
     Audience,
     Document,
     Hit,
-    Passage,
     Query,
     Reference,
     Statement,
 )
 from osler.retrieve.analyse import words
-from osler.retrieve.rank import section_factor
-from osler.retrieve.search import Searcher
-from osler.store import Store
+from osler.settings import LLMSettings
 from osler.text import tokens
 
-#: Turns a conversation remembers.
-MAX_TURNS = 20
 #: Hits taken from retrieval for composing an answer.
 ANSWER_HITS = 30
 SMALL_WORDS = frozenset("a an and as at by for from in of on or the to vs with".split())
@@ -136,10 +133,9 @@ _INFORMATION_REQUEST = re.compile(
 )
 
 
-def analysed(searcher: Searcher, question: str) -> Query:
-    """The searcher's analysis of a question, with a request for information about a topic
-    ("Do you have information about X?") read as asking what X is."""
-    query = searcher.analyse(question)
+def reread(query: Query, question: str) -> Query:
+    """The analysis of a question, with a request for information about a topic ("Do you have
+    information about X?") read as asking what X is."""
     if query.question_type == "yes_no" and _INFORMATION_REQUEST.match(question):
         query = query.model_copy(update={"question_type": "definition", "yes_no": False})
     return query
@@ -168,179 +164,77 @@ def _together(query: Query, hits: list[Hit], keys: list[str] | None = None) -> b
     )
 
 
-#: The documents of the top 10 hits lend the passages of their sections that fit the question type.
-NEIGHBOUR_HITS = 10
-NEIGHBOURS_PER_DOCUMENT = 8
-#: A neighbour's hit score, as a share of the score of the hit that lent it.
-NEIGHBOUR_SCORE = 0.3
+#: What the composer reads besides the hits, supplied by retrieval (the composer never opens
+#: the store): the hits with their context passages, and a document's section headings.
+Expand = Callable[[list[Hit], Query], list[Hit]]
+Sections = Callable[[str], list[str]]
 
 
-def with_section_neighbours(store: Store, hits: list[Hit], query: Query) -> list[Hit]:
-    """The hits, each document among the top ones followed by the other passages of its
-    sections that fit the question type ("Frequency" for "how many people are affected"), those
-    sharing most words with the question first. A page's answer is often cut into several
-    passages, and those that do not repeat the topic's name (a list, "It is very rare ...")
-    rank low on their own."""
-    have = {h.passage_id for h in hits}
-    asked = extractive.stems(" ".join(query.terms))
-    expanded: set[str] = set()
-    out: list[Hit] = []
-    for rank, hit in enumerate(hits):
-        out.append(hit)
-        if rank >= NEIGHBOUR_HITS or hit.document_id in expanded:
-            continue
-        expanded.add(hit.document_id)
-        fitting = [
-            p
-            for p in store.passages(hit.document_id)
-            if p.id not in have and section_factor(p.section, query) >= 1.0  # fits, not neutral
-        ]
-        # those whose heading path names most of the question's words first ("Treatment of
-        # Unresectable, Metastatic ... › Systemic therapy" for metastatic disease), then those
-        # whose text shares most words with it; document order among equals
-        fitting.sort(
-            key=lambda p: (
-                -len(asked & extractive.stems(p.section)),
-                -len(asked & extractive.stems(p.text)),
-            )
-        )
-        for p in fitting[:NEIGHBOURS_PER_DOCUMENT]:
-            have.add(p.id)
-            out.append(
-                hit.model_copy(
-                    update={
-                        "passage_id": p.id,
-                        "section": p.section,
-                        "text": p.text,
-                        "start": p.start,
-                        "end": p.end,
-                        "score": hit.score * NEIGHBOUR_SCORE,
-                        "passage_extra": p.extra,
-                        "components": {**hit.components, "section": 1.0},
-                    }
-                )
-            )
-    return out
+def topic_names(doc: Document) -> set[str]:
+    """The topic names a consumer or drug page gives (its title and focus, as words)."""
+    if doc.audience is not Audience.CONSUMER and doc.source_type != "drug-information":
+        return set()
+    return {" ".join(words(name.lower())) for name in (doc.title, doc.extra.get("focus", "")) if name}
 
 
-#: Following passages a list that runs past its passage's end may take in.
-MAX_LIST_CONTINUATIONS = 2
+class Composer:
+    """Composes answers from retrieved passages; holds what it learns from the document
+    metadata (topic names, title word counts) and, built on first use, the glossary."""
 
-
-def _ends_in_list(text: str) -> bool:
-    last = text.rstrip().rsplit("\n", 1)[-1]
-    return last.startswith("- ") or ": - " in last or last.endswith(":")
-
-
-def with_list_continuations(store: Store, hits: list[Hit]) -> list[Hit]:
-    """The hits, each passage that ends inside a list extended over the following passages
-    of its section that carry on the list ("- Surgery as palliative treatment ... -
-    Chemotherapy."), so that the composer sees the whole list. The text stays the document's
-    own span (document.text[start:end])."""
-    documents: dict[str, list[Passage]] = {}  # a document's passages, read once
-    out: list[Hit] = []
-    for hit in hits:
-        if _ends_in_list(hit.text):
-            if hit.document_id not in documents:
-                documents[hit.document_id] = store.passages(hit.document_id)
-            hit = _continued(store, hit, documents[hit.document_id])
-        out.append(hit)
-    return out
-
-
-def _continued(store: Store, hit: Hit, passages: list[Passage]) -> Hit:
-    at = next((i for i, p in enumerate(passages) if p.id == hit.passage_id), None)
-    following = [] if at is None else passages[at + 1 : at + 1 + MAX_LIST_CONTINUATIONS]
-    document = None
-    end = hit.end
-    extra = hit.passage_extra
-    for p in following:
-        if p.section != hit.section or not p.text.startswith("- "):
-            break
-        document = document or store.get_document(hit.document_id)
-        if document is None or document.text[end : p.start] not in ("\n", " "):
-            break
-        end = p.end
-        extra = citations.merged(extra, p.extra)
-    if end == hit.end or document is None:
-        return hit
-    return hit.model_copy(
-        update={"text": document.text[hit.start : end], "end": end, "passage_extra": extra}
-    )
-
-
-class Answerer:
-    """Answers questions from one data dir; everything is opened once."""
-
-    def __init__(self, searcher: Searcher) -> None:
-        self.searcher = searcher
-        self.topics = {
-            " ".join(words(name.lower()))
-            for d in searcher.documents.values()
-            if d.audience is Audience.CONSUMER or d.source_type == "drug-information"
-            for name in (d.title, d.extra.get("focus", ""))
-            if name
-        }
+    def __init__(
+        self,
+        documents: Mapping[str, Document],
+        *,
+        glossary: Callable[[], Glossary],
+        llm: LLMSettings | None = None,
+        guideline_max_age: int = 5,
+    ) -> None:
+        self.documents = documents
+        self.llm = llm or LLMSettings()
+        self.guideline_max_age = guideline_max_age
+        #: Names of the consumer and drug pages: a question naming one is medical.
+        self.topics: set[str] = set().union(*(topic_names(d) for d in documents.values()))
         #: In how many document titles each word occurs: the rarest focus word is a key word.
         self.title_words: Counter[str] = Counter(
-            w for d in searcher.documents.values() for w in extractive.token_set(d.title or "")
+            w for d in documents.values() for w in extractive.token_set(d.title or "")
         )
+        self._build_glossary = glossary
         self._glossary: Glossary | None = None
 
     @property
     def glossary(self) -> Glossary:
         """Medical terms defined by the corpus's consumer pages; built on first use, once."""
         if self._glossary is None:
-            self._glossary = Glossary.build(self.searcher.store, self.searcher.documents)
+            self._glossary = self._build_glossary()
         return self._glossary
 
-    @classmethod
-    def open(cls, data_dir: Path | None = None) -> Answerer:
-        return cls(Searcher.open(data_dir))
+    @contextmanager
+    def hiding(self, ids: Iterable[str]) -> Iterator[None]:
+        """Topic names that only these documents give are set aside for a while."""
+        hidden = set(ids)
+        counts = Counter(t for d in self.documents.values() for t in topic_names(d))
+        held = Counter(t for i in hidden if i in self.documents for t in topic_names(self.documents[i]))
+        dropped = {t for t, n in held.items() if counts[t] == n} & self.topics
+        self.topics -= dropped
+        try:
+            yield
+        finally:
+            self.topics |= dropped
 
-    def close(self) -> None:
-        self.searcher.close()
-
-    def ask(
-        self,
-        question: str,
-        *,
-        audience: str = "clinician",
-        k: int = ANSWER_HITS,
-        llm: bool = False,
-        show_unsupported: bool = False,
-        conversation_id: str | None = None,
-    ) -> Answer:
-        """Answer a question; with a conversation id, as a follow-up of that conversation.
-
-        The follow-up is resolved into a standalone question (shown in `standalone_question` and
-        used for retrieval) and the turn is recorded under the id.
-        """
-        question = " ".join(question.split())
-        stored = self.searcher.store.get_conversation(conversation_id) if conversation_id else None
-        previous = [Turn.model_validate(t) for t in stored or []]
-        standalone = resolve(question, previous, self.topics)
-        answer = self._answer(
-            question, standalone, audience=audience, k=k, llm=llm, show_unsupported=show_unsupported
+    def turn(self, question: str, standalone: str, query: Query, previous: list[Turn]) -> Turn:
+        """What a conversation remembers of this question."""
+        return Turn(
+            question=question,
+            standalone=standalone,
+            focus=focus_phrase(query) or (previous[-1].focus if previous else ""),
+            question_type=query.question_type,
         )
-        if conversation_id:
-            query = analysed(self.searcher, standalone)
-            turn = Turn(
-                question=question,
-                standalone=standalone,
-                focus=focus_phrase(query) or (previous[-1].focus if previous else ""),
-                question_type=query.question_type,
-            )
-            turns = [*(stored or []), turn.model_dump()][-MAX_TURNS:]
-            self.searcher.store.save_conversation(conversation_id, turns)
-            answer.conversation_id = conversation_id
-        return answer
 
     def _aliases(self, hits: list[Hit]) -> dict[str, frozenset[str]]:
         """The other names of the hits' pages (their focus synonyms), as tokens."""
         out: dict[str, frozenset[str]] = {}
         for hit in hits:
-            doc = self.searcher.documents.get(hit.document_id)
+            doc = self.documents.get(hit.document_id)
             names = doc.extra.get("focus_synonyms", "") if doc else ""
             if names and hit.document_id not in out:
                 out[hit.document_id] = extractive.token_set(names.replace(";", " "))
@@ -352,32 +246,36 @@ class Answerer:
         rarity = None if query.question_type == "yes_no" else self.title_words
         return extractive.key_terms(extractive.specific_focus(query), rarity)
 
-    def _follow_ups(self, query: Query, hits: list[Hit]) -> list[str]:
+    def follow_ups(self, query: Query, hits: list[Hit], sections: Sections) -> list[str]:
         """Questions about other facets of the sources that are about this focus."""
         focus = focus_phrase(query)
         docs = list(dict.fromkeys(h.document_id for h in hits if covers(h.title, focus)))[:2]
-        sections = [p.section for d in docs for p in self.searcher.store.passages(d)]
-        return suggest(focus, query.question_type, sections)
+        return suggest(focus, query.question_type, [s for d in docs for s in sections(d)])
 
-    def _answer(
+    def answer(
         self,
         question: str,
         standalone: str,
+        query: Query,
+        hits: list[Hit],
         *,
+        expand: Expand,
+        sections: Sections,
         audience: str = "clinician",
-        k: int = ANSWER_HITS,
+        corpus_version: int = 0,
         llm: bool = False,
         show_unsupported: bool = False,
+        timings: dict[str, float] | None = None,
+        began: float | None = None,
     ) -> Answer:
-        """Answer one question for an audience (clinician, student, patient).
+        """Answer one question for an audience (clinician, student, patient) from its hits.
 
-        `llm` has the configured LLM (OSLER_LLM_*) write the answer, every sentence checked
-        against the passages it cites; on any failure the extractive composer answers and
-        `composer_note` says why. `show_unsupported` keeps failed sentences, flagged.
+        `llm` has the configured LLM write the answer, every sentence checked against the
+        passages it cites; on any failure the extractive composer answers and `composer_note`
+        says why. `show_unsupported` keeps failed sentences, flagged.
         """
-        began = time.perf_counter()
-        timings: dict[str, float] = {}
-        query = analysed(self.searcher, standalone)
+        began = time.perf_counter() if began is None else began
+        timings = dict(timings or {})
         profile = profile_for(audience)
         answer = Answer(
             question=question,
@@ -388,21 +286,19 @@ class Answerer:
             bottom_line=Statement(text=""),
             disclaimer=profile.disclaimer,
             generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            corpus_version=self.searcher.store.corpus_version(),
+            corpus_version=corpus_version,
         )
         if safety.is_emergency(question):
             answer.notice = safety.EMERGENCY_NOTICE
-        mark = time.perf_counter()
-        hits = self.searcher.search(standalone, k=k, audience=audience)
-        timings["retrieve"] = _ms(mark)
         keys = self._keys(query)
         named = bool(query.topic_terms)  # the question names a topic of the corpus
         if not (named or safety.looks_medical(standalone, self.topics)) and not _together(
             query, hits, keys
         ):
-            return _abstain(answer, safety.NON_MEDICAL_REASON, [], timings, began)
+            return self._abstain(answer, safety.NON_MEDICAL_REASON, [], timings, began)
         if not hits:
-            return _abstain(answer, "No indexed source matches this question.", [], timings, began)
+            reason = "No indexed source matches this question."
+            return self._abstain(answer, reason, [], timings, began)
         missing = uncovered_focus(query, hits, keys)
         narrow = narrowed(query) if missing else None
         if narrow is not None:  # qualifiers the sources do not use never force an abstention
@@ -414,31 +310,27 @@ class Answerer:
                 + ", ".join(repr(m) for m in missing)
                 + ". The closest sources are listed; no answer is composed from unrelated text."
             )
-            return _abstain(answer, reason, hits[:3], timings, began, self.searcher.documents)
-        hits = with_list_continuations(
-            self.searcher.store, with_section_neighbours(self.searcher.store, hits, query)
-        )
+            return self._abstain(answer, reason, hits[:3], timings, began)
+        hits = expand(hits, query)
         mark = time.perf_counter()
         draft = None
         if llm:
-            draft, answer.composer_note = _llm_draft(query, hits, audience, show_unsupported)
+            draft, answer.composer_note = _llm_draft(
+                query, hits, audience, show_unsupported, self.llm
+            )
             timings["llm"] = _ms(mark)
             answer.composer = "llm" if draft is not None else "extractive"
         if draft is None:
             aliases = self._aliases(hits)
+            urgent = answer.notice is not None
             draft = extractive.compose(
-                query, hits, audience, urgent=answer.notice is not None, keys=keys, aliases=aliases
+                query, hits, audience, urgent=urgent, keys=keys, aliases=aliases
             )
             narrow = narrowed(query) if draft is None else None
             if narrow is not None:
                 query, keys = narrow, self._keys(narrow)
                 draft = extractive.compose(
-                    query,
-                    hits,
-                    audience,
-                    urgent=answer.notice is not None,
-                    keys=keys,
-                    aliases=aliases,
+                    query, hits, audience, urgent=urgent, keys=keys, aliases=aliases
                 )
         answer.title = title_for(query)
         timings["compose"] = _ms(mark)
@@ -446,19 +338,66 @@ class Answerer:
             reason = (
                 "Insufficient evidence: no sentence in the retrieved sources answers the question."
             )
-            return _abstain(answer, reason, hits[:3], timings, began, self.searcher.documents)
+            return self._abstain(answer, reason, hits[:3], timings, began)
         answer.bottom_line = draft.bottom_line
         answer.sections = draft.sections
         if profile.glossary:  # definitions cite passages too: they join draft.cited
             said = [draft.bottom_line, *[s for section in draft.sections for s in section.items]]
             answer.glossary = self.glossary.define(said, draft.cited, focus=query.focus)
         answer.questions_to_ask = profile.questions_for(templates.template_name(query.question_type))
-        answer.references = [
-            _reference(n, h, self.searcher.documents) for n, h in enumerate(draft.cited, 1)
-        ]
+        answer.references = [self.reference(n, h) for n, h in enumerate(draft.cited, 1)]
         answer.evidence_summary = dict(Counter(r.evidence_level.value for r in answer.references))
         answer.evidence_table = figures.evidence_rows(answer.sections, answer.references)
-        answer.follow_ups = self._follow_ups(query, hits)
+        answer.follow_ups = self.follow_ups(query, hits, sections)
+        answer.timings_ms = {**timings, "total": _ms(began)}
+        return answer
+
+    def reference(self, n: int, hit: Hit) -> Reference:
+        """Reference n: the hit's passage with its document's date, grade and age."""
+        doc = self.documents.get(hit.document_id)
+        notes = hit.passage_extra
+        return Reference(
+            n=n,
+            document_id=hit.document_id,
+            passage_id=hit.passage_id,
+            title=hit.title,
+            section=hit.section or None,
+            source=hit.source,
+            year=hit.year,
+            evidence_level=hit.evidence_level,
+            url=hit.url,
+            quote=hit.text,
+            start=hit.start,
+            end=hit.end,
+            date=doc.pub_date if doc else None,
+            page=notes.get("page"),
+            grade=citations.grade(doc, notes) if doc else None,
+            supported_by=citations.supported_by(doc, notes) if doc else [],
+            age_note=citations.age_note(doc, max_age=self.guideline_max_age) if doc else None,
+        )
+
+    def _abstain(
+        self,
+        answer: Answer,
+        reason: str,
+        closest: list[Hit],
+        timings: dict[str, float],
+        began: float,
+    ) -> Answer:
+        answer.abstained = True
+        answer.abstain_reason = reason
+        answer.bottom_line = Statement(text=reason)
+        answer.references = [self.reference(n, h) for n, h in enumerate(closest, 1)]
+        if closest:
+            answer.sections = [
+                AnswerSection(
+                    heading="Closest sources",
+                    kind="closest",
+                    items=[
+                        Statement(text=h.title, citations=[n]) for n, h in enumerate(closest, 1)
+                    ],
+                )
+            ]
         answer.timings_ms = {**timings, "total": _ms(began)}
         return answer
 
@@ -467,13 +406,12 @@ NO_LLM_NOTE = "no LLM configured (set OSLER_LLM_BASE_URL)"
 
 
 def _llm_draft(
-    query: Query, hits: list[Hit], reader: str, show_unsupported: bool
+    query: Query, hits: list[Hit], reader: str, show_unsupported: bool, settings: LLMSettings
 ) -> tuple[extractive.Draft | None, str | None]:
     """The LLM's checked draft and a note, or (None, why the extractive composer answers)."""
     from osler.compose import llm  # loads the openai client only when asked for
 
-    settings = llm.LLMSettings.from_env()
-    if settings is None:
+    if not settings.configured:
         return None, NO_LLM_NOTE
     try:
         draft = llm.compose_llm(query, hits, reader, settings, show_unsupported=show_unsupported)
@@ -487,55 +425,6 @@ def _llm_draft(
     total = draft.kept + draft.dropped
     note = f"{draft.dropped} of {total} LLM sentence(s) failed citation checks and were {fate}"
     return draft, note
-
-
-def _reference(n: int, hit: Hit, documents: dict[str, Document]) -> Reference:
-    doc = documents.get(hit.document_id)
-    notes = hit.passage_extra
-    return Reference(
-        n=n,
-        document_id=hit.document_id,
-        passage_id=hit.passage_id,
-        title=hit.title,
-        section=hit.section or None,
-        source=hit.source,
-        year=hit.year,
-        evidence_level=hit.evidence_level,
-        url=hit.url,
-        quote=hit.text,
-        start=hit.start,
-        end=hit.end,
-        date=doc.pub_date if doc else None,
-        page=notes.get("page"),
-        grade=citations.grade(doc, notes) if doc else None,
-        supported_by=citations.supported_by(doc, notes) if doc else [],
-        age_note=citations.age_note(doc) if doc else None,
-    )
-
-
-def _abstain(
-    answer: Answer,
-    reason: str,
-    closest: list[Hit],
-    timings: dict[str, float],
-    began: float,
-    documents: dict[str, Document] | None = None,
-) -> Answer:
-    documents = documents or {}
-    answer.abstained = True
-    answer.abstain_reason = reason
-    answer.bottom_line = Statement(text=reason)
-    answer.references = [_reference(n, h, documents) for n, h in enumerate(closest, 1)]
-    if closest:
-        answer.sections = [
-            AnswerSection(
-                heading="Closest sources",
-                kind="closest",
-                items=[Statement(text=h.title, citations=[n]) for n, h in enumerate(closest, 1)],
-            )
-        ]
-    answer.timings_ms = {**timings, "total": _ms(began)}
-    return answer
 
 
 def _ms(since: float) -> float:

@@ -20,7 +20,7 @@ from osler.models import AnswerSection, Hit, Query, Statement
 from osler.readability import grade
 from osler.retrieve.analyse import STOP_WORDS
 from osler.retrieve.rank import SECTION_CUES
-from osler.text import GENERIC, same_word, tokens
+from osler.text import GENERIC, same_word, stems, tokens
 
 #: Navigation and page furniture that is never a medical statement.
 BOILERPLATE = re.compile(
@@ -77,11 +77,6 @@ class Candidate:
     grade: float | None = None
     #: Share of the question's focus its heading path names (see HEADING_WEIGHT).
     heading_cover: float = 0.0
-
-
-def stems(text: str) -> frozenset[str]:
-    """Crude stems (first 6 characters) of the tokens, single letters included ("protein C")."""
-    return frozenset(w[:6] for w in tokens(text))
 
 
 def token_set(text: str) -> frozenset[str]:

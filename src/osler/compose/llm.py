@@ -19,13 +19,10 @@ the caller can show when it falls back to the extractive composer.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel, Field
+from typing import Any, Protocol
 
 from osler.audience import profile_for
 from osler.compose import templates
@@ -33,44 +30,13 @@ from osler.compose.extractive import Draft
 from osler.compose.verify import strip_citations, verify
 from osler.ingest.sentences import sentence_spans
 from osler.models import AnswerSection, Hit, Query, Statement
+from osler.settings import LLMSettings
 
 #: Passages shown to the model, and the characters kept of each.
 MAX_PASSAGES = 8
 PASSAGE_CHARS = 900
 #: Statements kept from one model answer (a runaway model repeats itself).
 MAX_STATEMENTS = 14
-
-
-class LLMSettings(BaseModel):
-    """Where the OpenAI-compatible chat endpoint is and how to call it."""
-
-    base_url: str = Field(description="e.g. http://127.0.0.1:8080/v1")
-    model: str = Field(default="local", description="Model name the server expects")
-    api_key: str = "not-needed"
-    timeout_s: float = Field(default=30.0, gt=0)
-    max_tokens: int = Field(default=512, gt=0)
-    temperature: float = Field(default=0.0, ge=0)
-    max_passages: int = Field(default=MAX_PASSAGES, gt=0)
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> LLMSettings | None:
-        """Settings from OSLER_LLM_* variables; None when OSLER_LLM_BASE_URL is unset."""
-        env = dict(os.environ if env is None else env)
-        base_url = env.get("OSLER_LLM_BASE_URL", "").strip()
-        if not base_url:
-            return None
-        values: dict[str, Any] = {"base_url": base_url}
-        for key, field in (
-            ("OSLER_LLM_MODEL", "model"),
-            ("OSLER_LLM_API_KEY", "api_key"),
-            ("OSLER_LLM_TIMEOUT", "timeout_s"),
-            ("OSLER_LLM_MAX_TOKENS", "max_tokens"),
-            ("OSLER_LLM_TEMPERATURE", "temperature"),
-            ("OSLER_LLM_MAX_PASSAGES", "max_passages"),
-        ):
-            if env.get(key, "").strip():
-                values[field] = env[key].strip()
-        return cls(**values)
 
 
 class LLMError(RuntimeError):
@@ -276,41 +242,55 @@ def parse(text: str, pairs: list[tuple[str, str]], catch_all: str) -> list[Parse
     return out
 
 
-def call_model(settings: LLMSettings, messages: list[dict[str, str]], client: Any = None) -> str:
-    """The model's reply text; LLMError on a timeout, an HTTP or connection error, or no text."""
-    try:
-        import openai
-    except ImportError as e:
-        raise LLMError("the openai package is not installed (pip install openai)") from e
-    if client is None:
-        client = openai.OpenAI(
+class ChatBackend(Protocol):
+    """A chat model: messages in, the reply's text out; LLMError when it cannot answer."""
+
+    def chat(self, messages: list[dict[str, str]]) -> str: ...
+
+
+class OpenAIChat:
+    """An OpenAI-compatible chat endpoint (llama.cpp, vLLM, Ollama, OpenAI) as a ChatBackend."""
+
+    def __init__(self, settings: LLMSettings, client: Any = None) -> None:
+        self.settings = settings
+        self.client = client
+
+    def chat(self, messages: list[dict[str, str]]) -> str:
+        """The model's reply text; LLMError on a timeout, an HTTP or connection error, or no
+        text."""
+        settings = self.settings
+        try:
+            import openai
+        except ImportError as e:
+            raise LLMError("the openai package is not installed (pip install openai)") from e
+        client = self.client or openai.OpenAI(
             base_url=settings.base_url,
             api_key=settings.api_key,
             timeout=settings.timeout_s,
             max_retries=0,
         )
-    try:
-        reply = client.chat.completions.create(
-            model=settings.model,
-            messages=messages,
-            max_tokens=settings.max_tokens,
-            temperature=settings.temperature,
-        )
-    except openai.APITimeoutError as e:
-        raise LLMError(f"LLM timed out after {settings.timeout_s:g} s") from e
-    except openai.APIStatusError as e:
-        raise LLMError(f"LLM call failed: HTTP {e.status_code} from {settings.base_url}") from e
-    except openai.APIConnectionError as e:
-        raise LLMError(f"LLM call failed: cannot connect to {settings.base_url}") from e
-    except Exception as e:  # a client or transport error of another kind
-        raise LLMError(f"LLM call failed: {type(e).__name__}: {e}") from e
-    try:
-        content = reply.choices[0].message.content
-    except (AttributeError, IndexError, TypeError) as e:
-        raise LLMError("LLM reply had no message") from e
-    if not content or not content.strip():
-        raise LLMError("LLM returned no text")
-    return content
+        try:
+            reply = client.chat.completions.create(
+                model=settings.model,
+                messages=messages,
+                max_tokens=settings.max_tokens,
+                temperature=settings.temperature,
+            )
+        except openai.APITimeoutError as e:
+            raise LLMError(f"LLM timed out after {settings.timeout_s:g} s") from e
+        except openai.APIStatusError as e:
+            raise LLMError(f"LLM call failed: HTTP {e.status_code} from {settings.base_url}") from e
+        except openai.APIConnectionError as e:
+            raise LLMError(f"LLM call failed: cannot connect to {settings.base_url}") from e
+        except Exception as e:  # a client or transport error of another kind
+            raise LLMError(f"LLM call failed: {type(e).__name__}: {e}") from e
+        try:
+            content = reply.choices[0].message.content
+        except (AttributeError, IndexError, TypeError) as e:
+            raise LLMError("LLM reply had no message") from e
+        if not content or not content.strip():
+            raise LLMError("LLM returned no text")
+        return content
 
 
 def compose_llm(
@@ -321,15 +301,18 @@ def compose_llm(
     *,
     show_unsupported: bool = False,
     client: Any = None,
+    backend: ChatBackend | None = None,
 ) -> Draft | None:
-    """A draft written by the model and vetted by the verifier; None when there are no hits.
+    """A draft written by the model (`backend`, default the OpenAI-compatible endpoint of
+    `settings`) and vetted by the verifier; None when there are no hits.
 
     Raises LLMError when the call fails or times out, or when no sentence survives checking.
     """
     shown = hits[: settings.max_passages]
     if not shown:
         return None
-    raw = call_model(settings, build_messages(query, shown, reader), client)
+    backend = backend or OpenAIChat(settings, client)
+    raw = backend.chat(build_messages(query, shown, reader))
     pairs = _headings(query, reader)
     catch_all = templates.template_for_question(query.question_type).catch_all
     parsed = parse(raw, pairs, catch_all)

@@ -1,4 +1,4 @@
-"""The answer benchmark (`osler eval answers`): what `Answerer.ask` gives on real questions.
+"""The answer benchmark (`osler eval answers`): what `Osler.ask` gives on real questions.
 
 Five figures, all from one corpus in one process (see docs/answers.md):
 
@@ -18,35 +18,32 @@ The composer is never tuned on these questions.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
-from osler import config
-from osler.compose.answer import Answerer
+from osler import settings
 from osler.compose.verify import GENERIC, numbers, stem, verify
 from osler.evaluate import metrics
 from osler.evaluate.retrieval import BenchmarkError, Progress, corpus_info
 from osler.index.lexical import LexicalIndex
 from osler.ingest.sentences import sentence_spans
-from osler.models import Answer, Hit, Statement
-from osler.retrieve.search import Searcher
-from osler.store import SQLiteStore, open_store
+from osler.models import Answer, Statement
+from osler.service import Osler
+from osler.store import open_store, store_url, stored
 
 SEED = 13
 #: MedQuAD questions answered for figures 1, 2 and 5.
@@ -201,79 +198,21 @@ def faithfulness(answer: Answer) -> float:
 # --- hiding documents from retrieval ----------------------------------------------------------
 
 
-class HidingSearcher(Searcher):
-    """The same store and indexes, with some documents hidden as if they were never ingested.
-
-    The searcher drops candidates whose document it does not know, and widens its net when that
-    leaves fewer than k, so hiding a document from `documents` removes its passages from the
-    ranking without touching the store or the index. Results are filtered again, to be sure.
-    """
-
-    def __init__(self, base: Searcher) -> None:
-        self.__dict__.update(base.__dict__)
-        self.every = base.documents
-        self.documents = dict(base.documents)
-        self.hidden: frozenset[str] = frozenset()
-
-    @contextlib.contextmanager
-    def hiding(self, ids: Iterable[str]) -> Iterator[None]:
-        self.hidden = frozenset(ids)
-        for doc_id in self.hidden:
-            self.documents.pop(doc_id, None)
-        self.topics.hidden = self.hidden  # hidden pages name no topic
-        try:
-            yield
-        finally:
-            for doc_id in self.hidden:
-                if doc_id in self.every:
-                    self.documents[doc_id] = self.every[doc_id]
-            self.hidden = frozenset()
-            self.topics.hidden = self.hidden
-
-    def search(self, question: str, **options: Any) -> list[Hit]:
-        return [h for h in super().search(question, **options) if h.document_id not in self.hidden]
-
-
-class _Only:
-    """The searcher seen through some of its documents: what `Answerer` reads to learn the
-    topic names of one document."""
-
-    def __init__(self, searcher: Searcher, documents: dict[str, Any]) -> None:
-        self.searcher = searcher
-        self.documents = documents
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.searcher, name)
-
-
 class Bench:
-    """An answerer whose searcher can hide documents (their topic names go with them)."""
+    """The service, asked with a clock; documents can be hidden as if never ingested
+    (`Osler.hiding`: their passages are not ranked, their names name no topic)."""
 
-    def __init__(self, searcher: Searcher) -> None:
-        self.searcher = HidingSearcher(searcher)
-        self.answerer = Answerer(self.searcher)
-        self.topics_of = {
-            doc_id: Answerer(_Only(searcher, {doc_id: d})).topics  # type: ignore[arg-type]
-            for doc_id, d in searcher.documents.items()
-        }
-        self.topic_count = Counter(t for names in self.topics_of.values() for t in names)
+    def __init__(self, osler: Osler) -> None:
+        self.osler = osler
 
-    @contextlib.contextmanager
-    def without(self, ids: Iterable[str]) -> Iterator[None]:
-        ids = [i for i in ids if i in self.topics_of]
-        held = Counter(t for i in ids for t in self.topics_of[i])
-        dropped = {t for t, n in held.items() if self.topic_count[t] == n} & self.answerer.topics
-        self.answerer.topics -= dropped
-        try:
-            with self.searcher.hiding(ids):
-                yield
-        finally:
-            self.answerer.topics |= dropped
+    def without(self, ids: Iterable[str]) -> AbstractContextManager[None]:
+        return self.osler.hiding(ids)
 
     def ask(self, question: str) -> tuple[Answer, float]:
-        """The answer and the wall-clock ms of `ask`."""
+        """The answer and the wall-clock ms of `ask` (neither served from nor saved as an
+        article: the benchmark measures what the composer writes)."""
         began = time.perf_counter()
-        answer = self.answerer.ask(question, audience=AUDIENCE)
+        answer = self.osler.ask(question, AUDIENCE, serve_approved=False, save_draft=False)
         return answer, (time.perf_counter() - began) * 1000
 
 
@@ -332,7 +271,7 @@ def run_quality(
     for row in rows:
         with bench.without([row.gold] if hide_gold else []):
             answer, ms = bench.ask(row.question)
-        records.append(answer_record(row, answer, ms, bench.searcher.every))
+        records.append(answer_record(row, answer, ms, bench.osler.documents))
         answers.append((row, answer))
         progress.advance()
     progress.done()
@@ -572,10 +511,10 @@ def measure(
     """
     rng = random.Random(seed)
     if held_out:
-        medquad, foci = load_held_out(shared or config.shared_data_dir())
+        medquad, foci = load_held_out(shared or settings.load().shared_data)
         pubmed, mesh = [i for i in medquad if numbers(i.sentence)], foci
     else:
-        medquad, pubmed, foci, mesh = load(shared or config.shared_data_dir(), seed)
+        medquad, pubmed, foci, mesh = load(shared or settings.load().shared_data, seed)
     with_numbers = [i for i in pubmed if numbers(i.sentence)]
     picked = rng.sample(medquad, n // 2) + rng.sample(with_numbers, n - n // 2)
     supported, corrupted = build_cases(
@@ -683,31 +622,26 @@ def plan_off_corpus(rows: list[Row], documents: dict[str, Any], n: int, seed: in
 def reduced_copy(source: Path, target: Path, remove: list[str]) -> int:
     """Copy a data dir, remove documents from the copy and bring its lexical index up to date.
 
-    The store is copied with SQLite's backup API (consistent while others read it); the index
-    folders are copied as files. Returns how many documents were removed.
+    The store is copied consistently while others read it (`Store.copy_to`); the index folders
+    are copied as files. Returns how many documents were removed.
     """
-    db = source / SQLiteStore.FILENAME
-    if not db.exists():
+    if not stored(source):
         raise BenchmarkError(f"{source} holds no Osler store")
     target.mkdir(parents=True, exist_ok=True)
-    for item in source.iterdir():
-        if item.name.startswith(SQLiteStore.FILENAME):
-            continue
-        if item.is_dir():
-            shutil.copytree(item, target / item.name)
-        else:
-            shutil.copy2(item, target / item.name)
-    with (
-        contextlib.closing(sqlite3.connect(db)) as src,
-        contextlib.closing(sqlite3.connect(target / SQLiteStore.FILENAME)) as dst,
-    ):
-        src.backup(dst)
-    store = open_store(target)
+    store = open_store(source)
     try:
-        removed = store.remove(ids=remove) if remove else []
-        LexicalIndex.at(target).sync(store)
+        for item in source.iterdir():
+            if item.is_dir():
+                shutil.copytree(item, target / item.name)
+        store.copy_to(store_url(target))
     finally:
         store.close()
+    copy = open_store(target)
+    try:
+        removed = copy.remove(ids=remove) if remove else []
+        LexicalIndex.at(target).sync(copy)
+    finally:
+        copy.close()
     return len(removed)
 
 
@@ -740,17 +674,17 @@ def run_abstention(
     with tempfile.TemporaryDirectory(prefix="osler-eval-off-corpus-") as tmp:
         copy = Path(tmp) / "data"
         removed = reduced_copy(data_dir, copy, plan.removed)
-        answerer = Answerer.open(copy)
+        osler = Osler.open(data_dir=copy)
         try:
             progress.start("off/in-corpus", len(plan.off_corpus) + len(plan.in_corpus))
             answered_off, abstained_in = [], []
             for row in plan.off_corpus:
-                answer = answerer.ask(row.question, audience=AUDIENCE)
+                answer = osler.ask(row.question, AUDIENCE, serve_approved=False, save_draft=False)
                 if not answer.abstained:
                     answered_off.append(_off_record(row, answer))
                 progress.advance()
             for row in plan.in_corpus:
-                answer = answerer.ask(row.question, audience=AUDIENCE)
+                answer = osler.ask(row.question, AUDIENCE, serve_approved=False, save_draft=False)
                 if answer.abstained:
                     abstained_in.append(
                         {
@@ -762,7 +696,7 @@ def run_abstention(
                 progress.advance()
             progress.done()
         finally:
-            answerer.close()
+            osler.close()
     n_off, n_in = len(plan.off_corpus), len(plan.in_corpus)
     return {
         "foci": len(plan.foci),
@@ -832,22 +766,22 @@ def run_answers(
     `limit` caps every question set (default: 300 MedQuAD questions, 100 off-corpus foci and as
     many in-corpus questions). `data_dir` is only read: figure 4 works on a copy.
     """
-    shared = shared or config.shared_data_dir()
+    shared = shared or settings.load().shared_data
     progress = progress or Progress()
-    if not (data_dir / SQLiteStore.FILENAME).exists():
+    if not stored(data_dir):
         raise BenchmarkError(f"{data_dir} holds no Osler store: run `osler ingest` first")
     rows = medquad_rows(shared)
-    searcher = Searcher.open(data_dir)
+    osler = Osler.open(data_dir=data_dir)
     try:
-        if not searcher.documents:
+        if osler.empty:
             raise BenchmarkError("the corpus is empty: ingest data first")
-        documents = searcher.documents
+        documents = osler.documents
         eligible = [r for r in rows if r.gold in documents]
         if not eligible:
             raise BenchmarkError("no MedQuAD question has its gold page in this corpus")
         size = SAMPLE if limit is None else limit
         sample = random.Random(seed).sample(eligible, min(size, len(eligible)))
-        bench = Bench(searcher)
+        bench = Bench(osler)
         for row in sample[:WARMUP]:
             bench.ask(row.question)
         present, answers = run_quality(
@@ -881,10 +815,10 @@ def run_answers(
             "ask_warm": metrics.latency_summary([r["ms"] for r in present]),
             "cli_cold": None,
         }
-        report["corpus"] = corpus_info(searcher)
-        dense = searcher.dense is not None
+        report["corpus"] = corpus_info(osler)
+        dense = osler.dense
     finally:
-        searcher.close()
+        osler.close()
     if cli_runs:
         progress.start("cold CLI", cli_runs)
         report["latency_ms"]["cli_cold"] = cli_cold_start(data_dir, sample[0].question, cli_runs)

@@ -1,7 +1,7 @@
 """The audience benchmark (`osler eval audience`): does "Which best describes you?" change the answer?
 
 A fixed-seed sample of MedQuAD questions (those whose page is in the corpus) is answered once
-per audience by the same Answerer. For every answer:
+per audience by the same service. For every answer:
 
 * **readability**: the Flesch-Kincaid grade (textstat) of the answer's statements (bottom line
   and section items, list items graded as the separate lines they are shown as), without the
@@ -28,10 +28,10 @@ from typing import Any
 from rich.table import Table
 
 from osler.audience import PROFILES, profile_for
-from osler.compose.answer import Answerer
 from osler.evaluate.retrieval import SEED, BenchmarkError, Progress, corpus_info, medquad_task
 from osler.models import Answer, Audience
 from osler.readability import grade
+from osler.service import Osler
 
 LIMIT = 200
 AUDIENCES = ("patient", "student", "clinician")
@@ -45,13 +45,13 @@ def answer_grade(answer: Answer) -> float:
     return grade(" ".join(t if t.rstrip()[-1:] in ".!?" else t + "." for t in texts if t.strip()))
 
 
-def consumer_refs(answer: Answer, answerer: Answerer) -> tuple[int, int]:
+def consumer_refs(answer: Answer, osler: Osler) -> tuple[int, int]:
     """(consumer references, all references) among those the answer's statements cite.
 
     References cited only by glossary definitions are left out: they are consumer pages by
     construction and would flatter the patient and student answers.
     """
-    docs = answerer.searcher.documents
+    docs = osler.documents
     statements = [answer.bottom_line, *[s for sec in answer.sections for s in sec.items]]
     cited = {n for s in statements for n in s.citations}
     refs = [r for r in answer.references if r.n in cited]
@@ -74,16 +74,16 @@ def glossary_ok(answer: Answer) -> tuple[int, int]:
     return good, len(answer.glossary)
 
 
-def questions(answerer: Answerer, shared: Path, limit: int, seed: int) -> list[str]:
+def questions(osler: Osler, shared: Path, limit: int, seed: int) -> list[str]:
     """The fixed-seed MedQuAD sample (questions whose page is in the corpus)."""
-    task = medquad_task(shared, set(answerer.searcher.documents), limit=limit, seed=seed)
+    task = medquad_task(shared, set(osler.documents), limit=limit, seed=seed)
     if not task.questions:
         raise BenchmarkError("no MedQuAD question has its page in this corpus")
     return [q.text for q in task.questions]
 
 
 def run_audience(
-    answerer: Answerer,
+    osler: Osler,
     texts: Sequence[str],
     audiences: Sequence[str] = AUDIENCES,
     progress: Progress | None = None,
@@ -97,8 +97,8 @@ def run_audience(
     for text in texts:
         row: dict[str, Any] = {"question": text}
         for name in audiences:
-            answer = answerer.ask(text, audience=name)
-            consumer, refs = consumer_refs(answer, answerer)
+            answer = osler.ask(text, name, serve_approved=False, save_draft=False)
+            consumer, refs = consumer_refs(answer, osler)
             defined_ok, defined = glossary_ok(answer)
             said = [answer.bottom_line, *[s for sec in answer.sections for s in sec.items]]
             row[name] = {
@@ -190,13 +190,10 @@ def run_benchmark(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The whole benchmark on an ingested data dir: corpus, settings, figures, per question."""
-    answerer = Answerer.open(data_dir)
-    try:
-        texts = questions(answerer, shared, limit, seed)
-        report = run_audience(answerer, texts, audiences, progress)
-        report["corpus"] = corpus_info(answerer.searcher)
-    finally:
-        answerer.close()
+    with Osler.open(data_dir=data_dir) as osler:
+        texts = questions(osler, shared, limit, seed)
+        report = run_audience(osler, texts, audiences, progress)
+        report["corpus"] = corpus_info(osler)
     report["settings"] = {
         "limit": limit,
         "seed": seed,

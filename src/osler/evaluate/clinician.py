@@ -36,7 +36,6 @@ from typing import Any
 
 from rich.table import Table
 
-from osler import config
 from osler.evaluate import clinician_set as cs
 from osler.evaluate import metrics
 from osler.evaluate import natural as nat
@@ -44,7 +43,8 @@ from osler.evaluate.answers import figures_table, statements, tokens
 from osler.evaluate.retrieval import SPLITS, Progress, corpus_info, split_of
 from osler.evaluate.retrieval import BenchmarkError as BenchmarkError  # raised by run_benchmark
 from osler.models import Answer, Audience, EvidenceLevel
-from osler.retrieve.search import Searcher
+from osler.service import Osler
+from osler.settings import load
 
 PARTS = ("questions", "evidence", "flagship")
 AUDIENCE = "clinician"
@@ -123,10 +123,10 @@ def question_record(
     row: dict[str, Any],
     answer: Answer,
     ms: float,
-    searcher: Searcher,
+    osler: Osler,
     pdfs: dict[str, str],
 ) -> dict[str, Any]:
-    documents = searcher.documents
+    documents = osler.documents
     gold = {g for g in (cs.resolve(x, documents, pdfs) for x in row["gold"]) if g}
     answered = not answer.abstained
     refs = answer.references if answered else []
@@ -147,7 +147,7 @@ def question_record(
         "answer_found": answered and answer_found(answer, row["answer"]),
         "ms": round(ms, 1),
         "reason": answer.abstain_reason if answer.abstained else None,
-        **nat.faithfulness_record(answer, searcher),
+        **nat.faithfulness_record(answer, osler),
         # kept for the examples of the tune half
         "_question": row["question"],
         "_cited": cited[:5],
@@ -230,16 +230,16 @@ def _by(records: list[dict[str, Any]], key: str, names: Iterable[str]) -> dict[s
 
 def run_questions(
     ask: nat.Asker,
-    searcher: Searcher,
+    osler: Osler,
     rows: list[dict[str, Any]],
     progress: Progress,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    pdfs = cs.pdf_documents(searcher.documents)
+    pdfs = cs.pdf_documents(osler.documents)
     progress.start("questions", len(rows))
     records = []
     for row in rows:
         answer, ms = ask(row["question"], AUDIENCE)
-        records.append(question_record(row, answer, ms, searcher, pdfs))
+        records.append(question_record(row, answer, ms, osler, pdfs))
         progress.advance()
     progress.done()
     report = {
@@ -254,15 +254,15 @@ def run_questions(
 
 
 def question_rows(
-    path: Path, searcher: Searcher, limit: int | None, seed: int
+    path: Path, osler: Osler, limit: int | None, seed: int
 ) -> list[dict[str, Any]]:
     """The clinician questions; with a limit, a fixed-seed sample of those whose gold is in the
     corpus."""
     rows = cs.read_clinician(path)
     if limit is None:
         return rows
-    pdfs = cs.pdf_documents(searcher.documents)
-    inside = [r for r in rows if any(cs.resolve(g, searcher.documents, pdfs) for g in r["gold"])]
+    pdfs = cs.pdf_documents(osler.documents)
+    inside = [r for r in rows if any(cs.resolve(g, osler.documents, pdfs) for g in r["gold"])]
     return nat._sample(inside, limit, seed)
 
 
@@ -289,7 +289,7 @@ def span_match(statement: str, span: str) -> tuple[bool, float]:
     return f1 >= SPAN_F1 or contained, round(f1, 4)
 
 
-def evidence_record(prompt: cs.Prompt, answer: Answer, searcher: Searcher) -> dict[str, Any]:
+def evidence_record(prompt: cs.Prompt, answer: Answer, osler: Osler) -> dict[str, Any]:
     answered = not answer.abstained
     refs = answer.references if answered else []
     article_refs = {r.n for r in refs if r.document_id == prompt.document_id}
@@ -303,7 +303,7 @@ def evidence_record(prompt: cs.Prompt, answer: Answer, searcher: Searcher) -> di
                 found_citing = found_citing or bool(article_refs.intersection(statement.citations))
     return {
         "split": split_of(f"ei:{prompt.id}"),
-        "in_corpus": prompt.document_id in searcher.documents,
+        "in_corpus": prompt.document_id in osler.documents,
         "has_evidence": bool(prompt.evidence),
         "answered": answered,
         "article_cited": bool(article_refs),
@@ -311,7 +311,7 @@ def evidence_record(prompt: cs.Prompt, answer: Answer, searcher: Searcher) -> di
         "span_found_citing_article": found_citing,
         "best_f1": best,
         "reason": answer.abstain_reason if answer.abstained else None,
-        **nat.faithfulness_record(answer, searcher),
+        **nat.faithfulness_record(answer, osler),
         "_question": prompt.question,
         "_cited": [r.document_id for r in refs[:5]],
     }
@@ -337,13 +337,13 @@ def summarise_evidence(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_evidence(
-    ask: nat.Asker, searcher: Searcher, prompts: list[cs.Prompt], progress: Progress
+    ask: nat.Asker, osler: Osler, prompts: list[cs.Prompt], progress: Progress
 ) -> dict[str, Any]:
     progress.start("evidence", len(prompts))
     records = []
     for prompt in prompts:
         answer, _ = ask(prompt.question, AUDIENCE)
-        records.append(evidence_record(prompt, answer, searcher))
+        records.append(evidence_record(prompt, answer, osler))
         progress.advance()
     progress.done()
     tune = [r for r in records if r["split"] == "tune" and r["in_corpus"]]
@@ -443,15 +443,15 @@ def flagship_checks(answer: Answer, documents: dict[str, Any]) -> dict[str, dict
     }
 
 
-def run_flagship(ask: nat.Asker, searcher: Searcher, progress: Progress) -> dict[str, Any]:
+def run_flagship(ask: nat.Asker, osler: Osler, progress: Progress) -> dict[str, Any]:
     progress.start("flagship", len(FLAGSHIP_VARIANTS))
     variants: dict[str, Any] = {}
     records = []
     for name, gloss in FLAGSHIP_VARIANTS.items():
         question = FLAGSHIP.format(gloss)
         answer, ms = ask(question, AUDIENCE)
-        checks = flagship_checks(answer, searcher.documents)
-        faith = nat.faithfulness_record(answer, searcher)
+        checks = flagship_checks(answer, osler.documents)
+        faith = nat.faithfulness_record(answer, osler)
         checks["faithful"] = _check(
             not faith["unfaithful"] and not faith["bad_quotes"],
             f"{len(faith['unfaithful'])} statements not verbatim, "
@@ -499,36 +499,36 @@ def run_benchmark(
     questions whose gold is in the corpus, and of the prompts whose article is. By default every
     question and EVIDENCE_SAMPLE prompts are asked; `limit=0` asks every question and prompt.
     """
-    shared = shared or config.shared_data_dir()
+    shared = shared or load().shared_data
     progress = progress or Progress()
     began = time.perf_counter()
-    with nat.benchmark_corpus(data_dir, parts, PARTS) as (searcher, ask):
-        report: dict[str, Any] = {"corpus": corpus_info(searcher)}
+    with nat.benchmark_corpus(data_dir, parts, PARTS) as (osler, ask):
+        report: dict[str, Any] = {"corpus": corpus_info(osler)}
         seconds: dict[str, float] = {}
         latency = None
         if "questions" in parts:
             mark = time.perf_counter()
-            rows = question_rows(questions_file, searcher, _limit(limit, None), seed)
+            rows = question_rows(questions_file, osler, _limit(limit, None), seed)
             for row in rows[:WARMUP]:
                 ask(row["question"], AUDIENCE)
-            report["questions"], records = run_questions(ask, searcher, rows, progress)
+            report["questions"], records = run_questions(ask, osler, rows, progress)
             if records:
                 latency = metrics.latency_summary([r["ms"] for r in records])
             seconds["questions"] = time.perf_counter() - mark
         if "evidence" in parts:
             mark = time.perf_counter()
             every = cs.evidence_prompts(shared)
-            inside = [p for p in every if p.document_id in searcher.documents]
+            inside = [p for p in every if p.document_id in osler.documents]
             chosen = nat._sample(inside, _limit(limit, EVIDENCE_SAMPLE), seed)
-            report["evidence"] = run_evidence(ask, searcher, chosen, progress)
+            report["evidence"] = run_evidence(ask, osler, chosen, progress)
             report["evidence"]["available"] = len(every)
             report["evidence"]["available_article_in_corpus"] = len(inside)
             seconds["evidence"] = time.perf_counter() - mark
         if "flagship" in parts:
             mark = time.perf_counter()
-            report["flagship"] = run_flagship(ask, searcher, progress)
+            report["flagship"] = run_flagship(ask, osler, progress)
             seconds["flagship"] = time.perf_counter() - mark
-        dense = searcher.dense is not None
+        dense = osler.dense
     report["faithfulness"] = nat._combined(
         [report[p]["faithfulness"] for p in PARTS if p in report]
     )

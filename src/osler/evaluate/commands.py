@@ -22,7 +22,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from osler import config
 from osler.evaluate import answers as answers_bench
 from osler.evaluate import audience as audience_bench
 from osler.evaluate import clinician as clinician_bench
@@ -31,7 +30,9 @@ from osler.evaluate import retrieval as bench
 from osler.index import dense as dense_module
 from osler.ingest import pipeline
 from osler.retrieve.search import Searcher
-from osler.store import open_store
+from osler.service import Osler
+from osler.settings import load
+from osler.store import open_store, stored
 
 eval_app = typer.Typer(
     help="Measure Osler on the shared benchmark data: retrieval (against a plain BM25 baseline) "
@@ -50,15 +51,23 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="An ingested data dir to evaluate (default: a temporary one holding all of the "
-        "shared data, ingested and indexed for this run).",
+        help="The ingested data dir to evaluate (default, as for every command: "
+        "$OSLER_DATA_DIR, else the per-user data dir).",
+    ),
+]
+FreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--fresh",
+        help="Evaluate a temporary data dir instead, holding all of the shared data, ingested "
+        "and indexed for this run.",
     ),
 ]
 SharedOption = Annotated[
     Path | None,
     typer.Option(
         "--shared-data",
-        help=f"Where the questions come from (default: ${config.SHARED_DATA_ENV} or "
+        help="Where the questions come from (default: $OSLER_SHARED_DATA or "
         "../shared/data).",
     ),
 ]
@@ -133,11 +142,16 @@ def _bar() -> Progress:
 
 
 @contextmanager
-def _corpus(data_dir: Path | None, shared: Path) -> Iterator[tuple[Path, str]]:
-    """The given data dir, or a temporary one built from the shared data: (path, description)."""
-    if data_dir is not None:
-        if not (data_dir / "osler.sqlite3").exists():
-            raise bench.BenchmarkError(f"{data_dir} holds no Osler store: run `osler ingest` first")
+def _corpus(data_dir: Path | None, shared: Path, fresh: bool) -> Iterator[tuple[Path, str]]:
+    """The data dir (given, else the settings' one), or with `fresh` a temporary one built from
+    the shared data: (path, description)."""
+    if not fresh:
+        data_dir = load().with_data_dir(data_dir).data_dir
+        if not stored(data_dir):
+            raise bench.BenchmarkError(
+                f"{data_dir} holds no Osler store: run `osler ingest` first, give --data-dir, "
+                "or --fresh to ingest the shared data for this run"
+            )
         yield data_dir, str(data_dir)
         return
     if not shared.is_dir():
@@ -152,7 +166,8 @@ def _corpus(data_dir: Path | None, shared: Path) -> Iterator[tuple[Path, str]]:
                 f"Ingested {summary.documents:,} documents ({summary.passages:,} passages) "
                 f"from {shared} into a temporary data dir in {summary.seconds:.1f} s."
             )
-            dense_module.sync_if_enabled(store, root, err, quiet=True, rebuild=False)
+            settings = load().with_data_dir(root)
+            dense_module.sync_if_enabled(store, root, settings.dense, quiet=True)
         finally:
             store.close()
         yield root, f"temporary (all of {shared})"
@@ -161,12 +176,13 @@ def _corpus(data_dir: Path | None, shared: Path) -> Iterator[tuple[Path, str]]:
 def _on_corpus(
     data_dir: Path | None,
     shared: Path,
+    fresh: bool,
     run: Callable[[Path, bench.Progress], dict[str, Any]],
 ) -> dict[str, Any]:
     """Run a benchmark on the corpus (given, or ingested for the run) with a progress bar; print
     the corpus line; a benchmark that cannot run exits 2 with the reason."""
     try:
-        with _corpus(data_dir, shared) as (root, where), _bar() as bar:
+        with _corpus(data_dir, shared, fresh) as (root, where), _bar() as bar:
             report = run(root, _BarProgress(bar))
         report["corpus"]["data_dir"] = where
     except bench.BenchmarkError as exc:
@@ -177,14 +193,13 @@ def _on_corpus(
 
 
 @contextmanager
-def _searcher(data_dir: Path | None, shared: Path) -> Iterator[tuple[Searcher, str]]:
-    """The searcher of the given data dir, or of a temporary one built from the shared data."""
-    with _corpus(data_dir, shared) as (root, where):
-        searcher = Searcher.open(root)
-        try:
-            yield searcher, where
-        finally:
-            searcher.close()
+def _searcher(
+    data_dir: Path | None, shared: Path, fresh: bool
+) -> Iterator[tuple[Searcher, str]]:
+    """The searcher (the service's retrieval component, which this benchmark measures) of the
+    data dir, or of a temporary one built from the shared data."""
+    with _corpus(data_dir, shared, fresh) as (root, where), Osler.open(data_dir=root) as osler:
+        yield osler.searcher, where
 
 
 @eval_app.command()
@@ -202,6 +217,7 @@ def retrieval(
         ),
     ] = None,
     data_dir: DataDirOption = None,
+    fresh: FreshOption = False,
     shared: SharedOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the question samples.")] = bench.SEED,
     per_question: Annotated[
@@ -219,7 +235,7 @@ def retrieval(
         raise typer.BadParameter(
             f"unknown task {bad[0]!r}" if bad else "no task given", param_hint="--tasks"
         )
-    shared = shared or config.shared_data_dir()
+    shared = shared or load().shared_data
     lines = per_question.open("w", encoding="utf-8") if per_question else None
 
     def write_line(record: dict[str, Any]) -> None:
@@ -227,7 +243,7 @@ def retrieval(
         lines.write(json.dumps(record) + "\n")
 
     try:
-        with _searcher(data_dir, shared) as (searcher, where), _bar() as bar:
+        with _searcher(data_dir, shared, fresh) as (searcher, where), _bar() as bar:
             report = bench.run_benchmark(
                 searcher,
                 list(dict.fromkeys(names)),
@@ -269,16 +285,18 @@ def answers(
         ),
     ] = None,
     data_dir: DataDirOption = None,
+    fresh: FreshOption = False,
     shared: SharedOption = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the question samples.")
     ] = answers_bench.SEED,
 ) -> None:
     """Answer benchmark: quality, citation faithfulness, verifier, abstention and latency of `osler ask`."""
-    shared = shared or config.shared_data_dir()
+    shared = shared or load().shared_data
     report = _on_corpus(
         data_dir,
         shared,
+        fresh,
         lambda root, progress: answers_bench.run_answers(
             root, limit=limit, shared=shared, seed=seed, progress=progress
         ),
@@ -310,6 +328,7 @@ def natural(
         ),
     ] = None,
     data_dir: DataDirOption = None,
+    fresh: FreshOption = False,
     shared: SharedOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the samples.")] = natural_bench.SEED,
 ) -> None:
@@ -320,10 +339,11 @@ def natural(
         raise typer.BadParameter(
             f"unknown part {bad[0]!r}" if bad else "no part given", param_hint="--parts"
         )
-    shared = shared or config.shared_data_dir()
+    shared = shared or load().shared_data
     report = _on_corpus(
         data_dir,
         shared,
+        fresh,
         lambda root, progress: natural_bench.run_benchmark(
             root,
             shared=shared,
@@ -347,14 +367,16 @@ def audience(
         int, typer.Option("--limit", min=1, help="MedQuAD questions answered per audience.")
     ] = audience_bench.LIMIT,
     data_dir: DataDirOption = None,
+    fresh: FreshOption = False,
     shared: SharedOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the question sample.")] = bench.SEED,
 ) -> None:
     """Audience benchmark: readability (Flesch-Kincaid) and source fit of patient vs clinician answers."""
-    shared = shared or config.shared_data_dir()
+    shared = shared or load().shared_data
     report = _on_corpus(
         data_dir,
         shared,
+        fresh,
         lambda root, progress: audience_bench.run_benchmark(
             root, shared, limit=limit, seed=seed, progress=progress
         ),
@@ -369,26 +391,28 @@ def followups(
     json_path: JsonPath = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Question pairs.")] = 500,
     data_dir: DataDirOption = None,
+    fresh: FreshOption = False,
     shared: SharedOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the pair sample.")] = 13,
 ) -> None:
     """Follow-up benchmark: recall@5 of a follow-up that does not name its topic, with context vs without."""
-    from osler.compose.answer import Answerer
     from osler.evaluate import followups as followup_bench
 
-    shared = shared or config.shared_data_dir()
+    shared = shared or load().shared_data
     try:
-        with _corpus(data_dir, shared) as (root, where), _bar() as bar:
-            answerer = Answerer.open(root)
+        with (
+            _corpus(data_dir, shared, fresh) as (root, where),
+            Osler.open(data_dir=root) as osler,
+            _bar() as bar,
+        ):
             task = bar.add_task("follow-ups", total=limit)
             report = followup_bench.run(
-                answerer,
+                osler,
                 shared / "medquad" / "medquad.jsonl",
                 limit=limit,
                 seed=seed,
                 tick=lambda: bar.advance(task),
             )
-            answerer.close()
     except bench.BenchmarkError as exc:
         err.print(f"[red]Cannot run the benchmark[/]: {exc}")
         raise typer.Exit(2) from None
@@ -417,6 +441,7 @@ def clinician(
         ),
     ] = None,
     data_dir: DataDirOption = None,
+    fresh: FreshOption = False,
     shared: SharedOption = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the samples.")
@@ -429,10 +454,11 @@ def clinician(
         raise typer.BadParameter(
             f"unknown part {bad[0]!r}" if bad else "no part given", param_hint="--parts"
         )
-    shared = shared or config.shared_data_dir()
+    shared = shared or load().shared_data
     report = _on_corpus(
         data_dir,
         shared,
+        fresh,
         lambda root, progress: clinician_bench.run_benchmark(
             root,
             shared=shared,

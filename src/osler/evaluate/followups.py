@@ -17,8 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from osler.compose.answer import Answerer, focus_phrase
-from osler.conversation import Turn, resolve
+from osler.service import Osler
 
 #: MedQuAD question type -> the follow-up asked without naming the topic.
 CONTEXT_FREE: dict[str, str] = {
@@ -61,16 +60,16 @@ def pairs(medquad: Path, n: int, seed: int) -> list[dict[str, str]]:
     ]
 
 
-def _rank_of(answerer: Answerer, question: str, gold: str) -> int | None:
+def _rank_of(osler: Osler, question: str, gold: str) -> int | None:
     docs: list[str] = []
-    for hit in answerer.searcher.search(question, k=30, datasets={"medquad"}):
+    for hit in osler.search(question, k=30, datasets={"medquad"}):
         if hit.document_id not in docs:
             docs.append(hit.document_id)
     return docs.index(gold) + 1 if gold in docs else None
 
 
 def run(
-    answerer: Answerer, medquad: Path, *, limit: int = 500, seed: int = 13,
+    osler: Osler, medquad: Path, *, limit: int = 500, seed: int = 13,
     tick: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Recall@5 of the gold page with context (resolved) and without (the bare follow-up)."""
@@ -78,14 +77,10 @@ def run(
     with_context = without = 0
     failures = []
     for item in items:
-        query = answerer.searcher.analyse(item["first"])
-        turn = Turn(
-            question=item["first"], standalone=item["first"],
-            focus=focus_phrase(query), question_type=query.question_type,
-        )
-        standalone = resolve(item["follow_up"], [turn], answerer.topics)
-        rank = _rank_of(answerer, standalone, item["gold"])
-        base = _rank_of(answerer, item["follow_up"], item["gold"])
+        turn = osler.turn(item["first"])
+        standalone = osler.standalone(item["follow_up"], [turn])
+        rank = _rank_of(osler, standalone, item["gold"])
+        base = _rank_of(osler, item["follow_up"], item["gold"])
         with_context += rank is not None and rank <= 5
         without += base is not None and base <= 5
         if (rank is None or rank > 5) and len(failures) < 10:

@@ -31,9 +31,7 @@ from typing import Any
 
 from rich.table import Table
 
-from osler import config
 from osler.compose import templates
-from osler.compose.answer import Answerer
 from osler.evaluate import metrics
 from osler.evaluate import natural_set as ns
 from osler.evaluate.answers import (
@@ -53,8 +51,9 @@ from osler.evaluate.retrieval import (
 )
 from osler.models import Answer
 from osler.retrieve.analyse import QUESTION_TYPES, STOP_WORDS, TYPE_WORDS, words
-from osler.retrieve.search import Searcher
-from osler.store import SQLiteStore
+from osler.service import Osler
+from osler.settings import load
+from osler.store import stored
 
 PARTS = ("natural", "bioasq", "medicationqa", "offcorpus")
 SEED = 13
@@ -130,11 +129,11 @@ def title_repeats(title: str, question: str, topic: str) -> list[str]:
     return out
 
 
-def quote_failures(answer: Answer, searcher: Searcher) -> list[dict[str, Any]]:
+def quote_failures(answer: Answer, osler: Osler) -> list[dict[str, Any]]:
     """References whose quote is not the text of their stored document at their offsets."""
     out = []
     for ref in answer.references:
-        doc = searcher.store.get_document(ref.document_id)
+        doc = osler.store.get_document(ref.document_id)
         if doc is None:
             why = "the document is not in the store"
         elif doc.text[ref.start : ref.end] != ref.quote:
@@ -145,7 +144,7 @@ def quote_failures(answer: Answer, searcher: Searcher) -> list[dict[str, Any]]:
     return out
 
 
-def faithfulness_record(answer: Answer, searcher: Searcher) -> dict[str, Any]:
+def faithfulness_record(answer: Answer, osler: Osler) -> dict[str, Any]:
     """Statements (and glossary definitions) verbatim in every quote they cite, and quotes that
     are their document's text; an abstention's closest sources are checked as quotes too."""
     unfaithful = citation_failures(answer) if not answer.abstained else []
@@ -154,7 +153,7 @@ def faithfulness_record(answer: Answer, searcher: Searcher) -> dict[str, Any]:
         "statements": checked,
         "unfaithful": unfaithful,
         "quotes": len(answer.references),
-        "bad_quotes": quote_failures(answer, searcher),
+        "bad_quotes": quote_failures(answer, osler),
     }
 
 
@@ -182,13 +181,14 @@ def abstain_reasons(records: Iterable[dict[str, Any]]) -> dict[str, int]:
 
 @dataclass
 class Asker:
-    """An answerer and a clock: each question's answer and the wall-clock ms of `ask`."""
+    """The service and a clock: each question's answer and the wall-clock ms of `ask` (neither
+    served from nor saved as an article: the benchmark measures what the composer writes)."""
 
-    answerer: Answerer
+    osler: Osler
 
     def __call__(self, question: str, audience: str) -> tuple[Answer, float]:
         began = time.perf_counter()
-        answer = self.answerer.ask(question, audience=audience)
+        answer = self.osler.ask(question, audience, serve_approved=False, save_draft=False)
         return answer, (time.perf_counter() - began) * 1000
 
 
@@ -220,7 +220,7 @@ def natural_record(
     row: dict[str, Any],
     answer: Answer,
     ms: float,
-    searcher: Searcher,
+    osler: Osler,
     index: ns.SharedIndex,
 ) -> dict[str, Any]:
     cited = [] if answer.abstained else [r.document_id for r in answer.references]
@@ -232,14 +232,14 @@ def natural_record(
         "split": row["split"],
         "type": row["type"],
         "audience": row["audience"],
-        "in_corpus": any(g in searcher.documents for g in gold),
+        "in_corpus": any(g in osler.documents for g in gold),
         "answered": not answer.abstained,
         "gold_cited": bool(gold.intersection(cited)),
         "title": answer.title,
         "title_repeats": repeats,
         "rouge_l": max((rouge_l(answer.bottom_line.text, r) for r in refs), default=None),
         "ms": round(ms, 1),
-        **faithfulness_record(answer, searcher),
+        **faithfulness_record(answer, osler),
         # kept for the examples of the tune half
         "_question": row["question"],
         "_cited": cited[:5],
@@ -296,7 +296,7 @@ def _examples(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def run_natural(
     ask: Asker,
-    searcher: Searcher,
+    osler: Osler,
     index: ns.SharedIndex,
     rows: list[dict[str, Any]],
     progress: Progress,
@@ -305,7 +305,7 @@ def run_natural(
     records = []
     for row in rows:
         answer, ms = ask(row["question"], row["audience"])
-        records.append(natural_record(row, answer, ms, searcher, index))
+        records.append(natural_record(row, answer, ms, osler, index))
         progress.advance()
     progress.done()
 
@@ -331,14 +331,14 @@ def run_natural(
 
 
 def natural_rows(
-    path: Path, searcher: Searcher, limit: int | None, seed: int
+    path: Path, osler: Osler, limit: int | None, seed: int
 ) -> list[dict[str, Any]]:
     """The natural questions; with a limit, a fixed-seed sample of those whose gold is in the
     corpus."""
     rows = ns.read_jsonl(path)
     if limit is None:
         return rows
-    inside = [r for r in rows if any(g in searcher.documents for g in r["gold"])]
+    inside = [r for r in rows if any(g in osler.documents for g in r["gold"])]
     return _sample(inside, limit, seed)
 
 
@@ -380,9 +380,9 @@ def bioasq_questions(shared: Path) -> list[BioasqQuestion]:
 
 
 def run_bioasq(
-    ask: Asker, searcher: Searcher, questions: list[BioasqQuestion], progress: Progress
+    ask: Asker, osler: Osler, questions: list[BioasqQuestion], progress: Progress
 ) -> dict[str, Any]:
-    pmids = {d.pmid for d in searcher.documents.values() if d.pmid}
+    pmids = {d.pmid for d in osler.documents.values() if d.pmid}
     progress.start("bioasq", len(questions))
     records = []
     for q in questions:
@@ -390,7 +390,7 @@ def run_bioasq(
         cited = set()
         if not answer.abstained:
             for ref in answer.references:
-                doc = searcher.documents.get(ref.document_id)
+                doc = osler.documents.get(ref.document_id)
                 if doc is not None and doc.pmid:
                     cited.add(doc.pmid)
         text = answer_text(answer)
@@ -403,7 +403,7 @@ def run_bioasq(
                 "reason": answer.abstain_reason if answer.abstained else None,
                 "rouge_l": max((rouge_l(text, i) for i in q.ideal), default=0.0),
                 "ms": ms,
-                **faithfulness_record(answer, searcher),
+                **faithfulness_record(answer, osler),
             }
         )
         progress.advance()
@@ -444,7 +444,7 @@ def medicationqa_rows(shared: Path) -> list[dict[str, Any]]:
 
 def run_medicationqa(
     ask: Asker,
-    searcher: Searcher,
+    osler: Osler,
     rows: list[dict[str, Any]],
     everything: list[dict[str, Any]],
     progress: Progress,
@@ -467,12 +467,12 @@ def run_medicationqa(
         records.append(
             {
                 "split": split_of(own),
-                "in_corpus": own in searcher.documents,
+                "in_corpus": own in osler.documents,
                 "answered": not answer.abstained,
                 "own_cited": own in cited,
                 "reason": answer.abstain_reason if answer.abstained else None,
                 "any_row_cited": bool(same[key] & cited),
-                **faithfulness_record(answer, searcher),
+                **faithfulness_record(answer, osler),
             }
         )
         progress.advance()
@@ -503,7 +503,7 @@ def run_medicationqa(
 
 
 def run_offcorpus(
-    ask: Asker, searcher: Searcher, rows: list[dict[str, Any]], progress: Progress
+    ask: Asker, osler: Osler, rows: list[dict[str, Any]], progress: Progress
 ) -> dict[str, Any]:
     progress.start("offcorpus", len(rows))
     records = []
@@ -515,7 +515,7 @@ def run_offcorpus(
                 "kind": row["kind"],
                 "abstained": answer.abstained,
                 "reason": answer.abstain_reason if answer.abstained else None,
-                **faithfulness_record(answer, searcher),
+                **faithfulness_record(answer, osler),
                 "_example": {
                     "question": row["question"],
                     "bottom_line": answer.bottom_line.text[:200],
@@ -575,21 +575,21 @@ def summarise_faithfulness(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 @contextmanager
 def benchmark_corpus(
     data_dir: Path, parts: Sequence[str], known: Sequence[str]
-) -> Iterator[tuple[Searcher, Asker]]:
-    """The searcher of a benchmark's data dir and an asker over it, the parts and the store
-    checked first (BenchmarkError says what is wrong); the searcher is closed afterwards."""
+) -> Iterator[tuple[Osler, Asker]]:
+    """The service over a benchmark's data dir and an asker over it, the parts and the store
+    checked first (BenchmarkError says what is wrong); the service is closed afterwards."""
     unknown = [p for p in parts if p not in known]
     if unknown:
         raise BenchmarkError(f"unknown part {unknown[0]!r}; choose from {', '.join(known)}")
-    if not (data_dir / SQLiteStore.FILENAME).exists():
+    if not stored(data_dir):
         raise BenchmarkError(f"{data_dir} holds no Osler store: run `osler ingest` first")
-    searcher = Searcher.open(data_dir)
+    osler = Osler.open(data_dir=data_dir)
     try:
-        if not searcher.documents:
+        if osler.empty:
             raise BenchmarkError("the corpus is empty: ingest data first")
-        yield searcher, Asker(Answerer(searcher))
+        yield osler, Asker(osler)
     finally:
-        searcher.close()
+        osler.close()
 
 
 def run_benchmark(
@@ -608,21 +608,21 @@ def run_benchmark(
     `limit` caps every part: a fixed-seed sample of the natural questions whose gold is in the
     corpus, of the BioASQ questions, of the MedicationQA rows and of the off-corpus questions.
     """
-    shared = shared or config.shared_data_dir()
+    shared = shared or load().shared_data
     progress = progress or Progress()
     began = time.perf_counter()
-    with benchmark_corpus(data_dir, parts, PARTS) as (searcher, ask):
-        report: dict[str, Any] = {"corpus": corpus_info(searcher)}
+    with benchmark_corpus(data_dir, parts, PARTS) as (osler, ask):
+        report: dict[str, Any] = {"corpus": corpus_info(osler)}
         seconds: dict[str, float] = {}
         faithful: list[dict[str, Any]] = []
         latency = None
         if "natural" in parts:
             mark = time.perf_counter()
             index = ns.load_index(shared)
-            rows = natural_rows(natural_file, searcher, limit, seed)
+            rows = natural_rows(natural_file, osler, limit, seed)
             for row in rows[:WARMUP]:
                 ask(row["question"], row["audience"])
-            report["natural"], records = run_natural(ask, searcher, index, rows, progress)
+            report["natural"], records = run_natural(ask, osler, index, rows, progress)
             faithful += records
             if records:
                 latency = metrics.latency_summary([r["ms"] for r in records])
@@ -630,21 +630,21 @@ def run_benchmark(
         if "bioasq" in parts:
             mark = time.perf_counter()
             every = bioasq_questions(shared)
-            report["bioasq"] = run_bioasq(ask, searcher, _sample(every, limit, seed), progress)
+            report["bioasq"] = run_bioasq(ask, osler, _sample(every, limit, seed), progress)
             report["bioasq"]["available"] = len(every)
             seconds["bioasq"] = time.perf_counter() - mark
         if "medicationqa" in parts:
             mark = time.perf_counter()
             everything = medicationqa_rows(shared)
             rows = _sample(everything, limit, seed)
-            report["medicationqa"] = run_medicationqa(ask, searcher, rows, everything, progress)
+            report["medicationqa"] = run_medicationqa(ask, osler, rows, everything, progress)
             seconds["medicationqa"] = time.perf_counter() - mark
         if "offcorpus" in parts:
             mark = time.perf_counter()
             rows = _sample(ns.read_jsonl(off_corpus_file), limit, seed)
-            report["offcorpus"] = run_offcorpus(ask, searcher, rows, progress)
+            report["offcorpus"] = run_offcorpus(ask, osler, rows, progress)
             seconds["offcorpus"] = time.perf_counter() - mark
-        dense = searcher.dense is not None
+        dense = osler.dense
     parts_faithfulness = [
         report[p]["faithfulness"] for p in PARTS if p in report and p != "natural"
     ]

@@ -25,9 +25,10 @@ from typing import Any
 
 from rich.table import Table
 
-from osler import config
 from osler.evaluate import metrics
 from osler.retrieve.search import Searcher
+from osler.service import Osler
+from osler.settings import load
 from osler.store import Store
 
 TASKS = ("medquad", "bioasq", "pubmedqa", "evidence")
@@ -537,8 +538,8 @@ def _split_means(
     return out
 
 
-def corpus_info(searcher: Searcher) -> dict[str, Any]:
-    stats = searcher.store.stats()
+def corpus_info(osler: Osler | Searcher) -> dict[str, Any]:
+    stats = osler.store.stats()
     return {
         "documents": stats["documents"],
         "passages": stats["passages"],
@@ -568,7 +569,7 @@ def run_benchmark(
         raise BenchmarkError(f"unknown task {unknown[0]!r}; choose from {', '.join(TASKS)}")
     if not searcher.documents:
         raise BenchmarkError("the corpus is empty: ingest data first")
-    shared = shared or config.shared_data_dir()
+    shared = shared or load().shared_data
     loaded = [load_task(name, searcher, shared, limit, seed) for name in tasks]
     baselines: dict[str, BM25Baseline] = {}
 

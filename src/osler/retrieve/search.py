@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any, Protocol
 
-from osler import config
-from osler.audience import READERS, profile_for
 from osler.audience import UnknownAudience as UnknownAudience  # re-exported
-from osler.config import RankingWeights
+from osler.audience import profile_for
 from osler.index.lexical import LexicalIndex
 from osler.models import Document, Hit, Query
 from osler.retrieve.analyse import analyse
 from osler.retrieve.editions import superseded
 from osler.retrieve.rank import Candidate, question_words, rank
 from osler.retrieve.topics import Topics, resolved
-from osler.store import Store, open_store
+from osler.settings import RankingWeights
+from osler.store import Store
 
 #: Most candidates taken from an index when widening the net for k results.
 MAX_CANDIDATES = 3200
@@ -27,8 +26,12 @@ MAX_CANDIDATES = 3200
 class NothingIngested(RuntimeError):
     """The store is empty: there is nothing to search yet."""
 
-    def __init__(self) -> None:
-        super().__init__("Nothing is ingested yet: run `osler ingest PATH` (e.g. ../shared/data).")
+    def __init__(self, where: str = "") -> None:
+        place = f" in {where}" if where else ""
+        super().__init__(
+            f"Nothing is ingested yet{place}: run `osler ingest PATH` (e.g. ../shared/data), "
+            "or point OSLER_DATA_DIR (or --data-dir) at the data directory you ingested into."
+        )
 
 
 class DenseSearch(Protocol):
@@ -90,28 +93,15 @@ class Searcher:
         self.lexical = lexical
         self.dense = dense
         self.weights = weights or RankingWeights()
-        self.documents: dict[str, Document] = {d.id: d for d in store.document_summaries()}
+        #: Every document's metadata (no text), read once; read-only.
+        self.documents: Mapping[str, Document] = MappingProxyType(
+            {d.id: d for d in store.document_summaries()}
+        )
         #: Older editions of pages that a newer document replaces (kept in the store, not served).
         self.superseded: dict[str, str] = superseded(self.documents.values())
+        #: Documents searched as if they were never ingested (see `hiding`).
+        self.hidden: frozenset[str] = frozenset()
         self._topics: Topics | None = None
-
-    @classmethod
-    def open(cls, data_dir: Path | None = None, *, dense: bool = True) -> Searcher:
-        """Open the store and indexes of a data dir, catching the lexical index up if needed."""
-        root = config.data_dir(data_dir)
-        store = open_store(root)
-        lexical = LexicalIndex.at(root)
-        if lexical.seq != store.corpus_version() or not lexical.ready:
-            lexical.sync(store)
-        dense_index = None
-        if dense:
-            from osler.index import dense as dense_module
-
-            dense_index = dense_module.open_if_built(root, store)
-        return cls(store, lexical, dense_index)
-
-    def close(self) -> None:
-        self.store.close()
 
     @property
     def topics(self) -> Topics:
@@ -124,23 +114,36 @@ class Searcher:
             )
         return self._topics
 
+    @contextmanager
+    def hiding(self, ids: Iterable[str]) -> Iterator[None]:
+        """Search as if these documents were never ingested (their passages are not ranked,
+        their names name no topic); the store and the indexes are not touched."""
+        self.hidden = frozenset(ids)
+        self.topics.hidden = self.hidden
+        try:
+            yield
+        finally:
+            self.hidden = frozenset()
+            self.topics.hidden = self.hidden
+
     def analyse(self, question: str) -> Query:
         return resolved(analyse(question, self.lexical.abbreviations), self.topics)
 
     def search(
         self,
-        question: str,
+        question: str | Query,
         *,
         k: int = 10,
         audience: str = "clinician",
         datasets: set[str] | None = None,
         use_dense: bool = True,
     ) -> list[Hit]:
-        """Ranked passages for a question; [] when it holds no searchable words."""
+        """Ranked passages for a question (or its analysis, from `analyse`); [] when it holds
+        no searchable words."""
         profile_for(audience)  # UnknownAudience for a name without a profile
         if not self.documents:
-            raise NothingIngested()
-        query = self.analyse(question)
+            raise NothingIngested(self.store.url)
+        query = self.analyse(question) if isinstance(question, str) else question
         if not query.terms:
             return []
         n = self.weights.candidates
@@ -183,7 +186,7 @@ class Searcher:
         for pid, score in scores.items():
             passage = passages.get(pid)
             doc = self.documents.get(passage.document_id) if passage else None
-            if passage is None or doc is None or doc.id in self.superseded:
+            if passage is None or doc is None or doc.id in self.superseded or doc.id in self.hidden:
                 continue
             if datasets and doc.extra.get("dataset") not in datasets:
                 continue
@@ -219,31 +222,3 @@ def hit_json(hit: Hit, explain: bool = False) -> dict[str, object]:
     if explain:
         out["components"] = hit.components
     return out
-
-
-def read_batch(path: Path, default_audience: str = "clinician") -> list[dict[str, str]]:
-    """Questions (with audience) from a file: one a line, or JSONL with question/audience."""
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("{"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            value = record.get("question") if isinstance(record, dict) else None
-            if isinstance(value, str) and value.strip():
-                audience = record.get("audience") or default_audience
-                if audience not in READERS:
-                    audience = default_audience
-                out.append({"question": value.strip(), "audience": audience})
-        else:
-            out.append({"question": line, "audience": default_audience})
-    return out
-
-
-def read_questions(path: Path) -> list[str]:
-    """Questions from a file: one a line, or JSONL objects with a "question" field."""
-    return [item["question"] for item in read_batch(path)]

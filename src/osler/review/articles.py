@@ -10,6 +10,7 @@ import logging
 import re
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Protocol
 
@@ -33,15 +34,15 @@ from osler.models import (
 from osler.render.markdown import to_markdown
 from osler.retrieve.analyse import analyse
 from osler.review import rules
-from osler.review.settings import EditorialSettings
-from osler.store.review import ReviewStore, StaleRevision, now
+from osler.settings import EditorialSettings
+from osler.store import ReviewStore, StaleRevision, now
 
 _WORD = re.compile(r"[a-z0-9]+")
 log = logging.getLogger(__name__)
 
 
-class Asker(Protocol):
-    def ask(self, question: str, *, audience: str = ..., conversation_id: str | None = ...) -> Answer: ...
+#: A newly composed answer to (question, audience), neither served from nor saved as an article.
+Fresh = Callable[[str, str], Answer]
 
 
 def normalize(question: str) -> str:
@@ -478,47 +479,26 @@ def approved_answer(
     )
 
 
-def answer(
-    reviews: ReviewStore,
-    asker: Asker,
-    question: str,
-    *,
-    audience: str = "clinician",
-    conversation_id: str | None = None,
-    settings: EditorialSettings | None = None,
-    documents: Documents | None = None,
-    **ask_options: object,
-) -> Answer:
-    """What `ask` serves: an approved article when one answers the question for this audience;
-    otherwise a newly generated answer, pending review, saved as a draft article (configurable)."""
-    settings = settings or EditorialSettings()
-    fresh = asker.ask(question, audience=audience, conversation_id=conversation_id, **ask_options)
-    approved = served(reviews, fresh.standalone_question, audience, settings, documents)
-    if approved is not None:
-        return approved.model_copy(
-            update={
-                "question": question,
-                "standalone_question": fresh.standalone_question,
-                "conversation_id": fresh.conversation_id,
-                "follow_ups": fresh.follow_ups,
-            }
-        )
-    if settings.save_drafts and not fresh.abstained and fresh.references:
-        open_ = [
-            a
-            for a in reviews.find(normalize(fresh.standalone_question), audience)
-            if a.status is not ArticleStatus.ARCHIVED
-        ]
-        article = open_[0] if open_ else create(reviews, fresh, None)
-        in_review = article.status in {ArticleStatus.SUBMITTED, ArticleStatus.UNDER_REVIEW}
-        fresh = fresh.model_copy(
-            update={
-                "article_id": article.id,
-                # the status strip shows how far the board has got with this question
-                "status": article.status.value if in_review else fresh.status,
-            }
-        )
-    return fresh
+def filed(reviews: ReviewStore, answer: Answer) -> Answer:
+    """A newly generated answer saved as a draft article for the board (unless it abstained,
+    cites nothing, or an open article asks the same question already), marked with the
+    article's id and, while the board works on it, its status."""
+    if answer.abstained or not answer.references:
+        return answer
+    open_ = [
+        a
+        for a in reviews.find(normalize(answer.standalone_question), answer.audience)
+        if a.status is not ArticleStatus.ARCHIVED
+    ]
+    article = open_[0] if open_ else create(reviews, answer, None)
+    in_review = article.status in {ArticleStatus.SUBMITTED, ArticleStatus.UNDER_REVIEW}
+    return answer.model_copy(
+        update={
+            "article_id": article.id,
+            # the status strip shows how far the board has got with this question
+            "status": article.status.value if in_review else answer.status,
+        }
+    )
 
 
 def _get(reviews: ReviewStore, article_id: str, revision: int | None = None) -> Article:

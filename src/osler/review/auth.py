@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from osler.models import User
-from osler.store.review import ReviewStore, name_key
+from osler.store import ReviewStore, name_key
 
 SESSION_HOURS = 12
 _HASHER = PasswordHasher()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from osler.models import Article, EvidenceLevel
-from osler.review.articles import Asker, Documents
-from osler.store.review import ReviewStore
+from osler.review.articles import Documents, Fresh
+from osler.store import ReviewStore
 
 
 @dataclass
@@ -26,7 +26,7 @@ def _rank(level: str) -> int:
         return 7
 
 
-def reasons(reviews: ReviewStore, documents: Documents, asker: Asker, article: Article) -> list[str]:
+def reasons(reviews: ReviewStore, documents: Documents, fresh: Fresh, article: Article) -> list[str]:
     """Why the approved version of `article` is out of date (empty if it is not)."""
     version = reviews.version(article.id, article.approved_version or 0)
     if version is None:
@@ -40,9 +40,9 @@ def reasons(reviews: ReviewStore, documents: Documents, asker: Asker, article: A
             found.append(f"the passage cited as [{ref.n}] ({ref.document_id}) changed")
     cited = {r.document_id for r in version.references}
     best = min((_rank(r.evidence_level) for r in version.references), default=7)
-    fresh = asker.ask(article.question, audience=article.audience, conversation_id=None)
+    now = fresh(article.question, article.audience)
     stronger = [
-        r for r in fresh.references if r.document_id not in cited and _rank(r.evidence_level) < best
+        r for r in now.references if r.document_id not in cited and _rank(r.evidence_level) < best
     ]
     if stronger:
         levels = sorted({EvidenceLevel(r.evidence_level).label for r in stronger})
@@ -53,11 +53,11 @@ def reasons(reviews: ReviewStore, documents: Documents, asker: Asker, article: A
     return found
 
 
-def check(reviews: ReviewStore, documents: Documents, asker: Asker) -> list[Flag]:
+def check(reviews: ReviewStore, documents: Documents, fresh: Fresh) -> list[Flag]:
     """Flag every served (approved, not archived) article whose evidence changed."""
     flags = []
     for article in reviews.articles(served=True):
-        found = reasons(reviews, documents, asker, article)
+        found = reasons(reviews, documents, fresh, article)
         if not found:
             continue
         reason = "; ".join(found)

@@ -1,43 +1,99 @@
-"""The storage interface: the one place the rest of Osler reads documents from."""
+"""The storage interface: protocols, and `open_stores` choosing the backend from the store URL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
-from osler.models import Document, Passage
-from osler.store.sqlite import SQLiteStore, WriteResult
+from osler.store.base import (
+    ReviewStore,
+    StaleRevision,
+    Store,
+    UserExists,
+    WriteResult,
+    name_key,
+    now,
+)
 
-
-class Store(Protocol):
-    """What every storage backend offers (SQLite now; PostgreSQL is one more module)."""
-
-    def transaction(self) -> AbstractContextManager[None]: ...
-    def write(
-        self, document: Document, passages: list[Passage], origin: str | None = None
-    ) -> WriteResult: ...
-    def remove(self, *, ids: list[str] | None = None, source: str | None = None) -> list[str]: ...
-    def get_document(self, document_id: str) -> Document | None: ...
-    def get_passage(self, passage_id: str) -> Passage | None: ...
-    def passages(self, document_id: str) -> list[Passage]: ...
-    def iter_passages(self, batch: int = 5000) -> Iterator[Passage]: ...
-    def iter_documents_passages(self) -> Iterator[tuple[str, list[Passage]]]: ...
-    def get_passages(self, passage_ids: list[str]) -> dict[str, Passage]: ...
-    def document_summaries(self) -> list[Document]: ...
-    def changes_since(self, seq: int) -> list[tuple[int, str, str]]: ...
-    def get_conversation(self, conversation_id: str) -> list[dict[str, Any]] | None: ...
-    def save_conversation(self, conversation_id: str, turns: list[dict[str, Any]]) -> None: ...
-    def document_ids(self, source: str | None = None) -> list[str]: ...
-    def corpus_version(self) -> int: ...
-    def stats(self) -> dict[str, Any]: ...
-    def close(self) -> None: ...
+if TYPE_CHECKING:
+    from osler.settings import Settings
 
 
-def open_store(data_dir: Path) -> Store:
-    """Open (creating and migrating if needed) the store in a data directory."""
-    return SQLiteStore(Path(data_dir) / SQLiteStore.FILENAME)
+class Stores(NamedTuple):
+    """The corpus store and the editorial store of one deployment."""
+
+    corpus: Store
+    reviews: ReviewStore
+
+    def close(self) -> None:
+        self.corpus.close()
 
 
-__all__ = ["SQLiteStore", "Store", "WriteResult", "open_store"]
+class NoStore(ValueError):
+    """The store URL names a backend Osler does not have (or is malformed)."""
+
+
+def store_url(where: Settings | Path | str) -> str:
+    """The store URL of settings, of a data directory, or a URL given as it is."""
+    if isinstance(where, Path):
+        from osler.store.sqlite import SCHEME, SQLiteStore
+
+        return f"{SCHEME}{where / SQLiteStore.FILENAME}"
+    if isinstance(where, str):
+        return where if "://" in where else store_url(Path(where))
+    return where.store
+
+
+def open_store(where: Settings | Path | str) -> Store:
+    """Open (creating and migrating if needed) the corpus store of settings, a data directory
+    or a store URL."""
+    url = store_url(where)
+    if url.startswith("sqlite:///"):
+        from osler.store.sqlite import SQLiteStore, path_of
+
+        return SQLiteStore(path_of(url))
+    raise NoStore(f"unknown store URL {url!r}: use sqlite:///PATH")
+
+
+def stored(where: Settings | Path | str) -> bool:
+    """Whether the store exists already (reading commands never create an empty one)."""
+    url = store_url(where)
+    if url.startswith("sqlite:///"):
+        from osler.store.sqlite import path_of
+
+        return path_of(url).is_file()
+    return True
+
+
+def review_store(store: Store) -> ReviewStore:
+    """The editorial store that lives beside a corpus store (the same database)."""
+    from osler.store.sqlite import SQLiteStore
+    from osler.store.sqlite_review import SQLiteReviewStore
+
+    if isinstance(store, SQLiteStore):
+        return SQLiteReviewStore(store.db)
+    raise NoStore(f"no editorial store for {store.url!r}")
+
+
+def open_stores(where: Settings | Path | str) -> Stores:
+    """The corpus and editorial stores of settings, a data directory or a store URL."""
+    store = open_store(where)
+    return Stores(store, review_store(store))
+
+
+__all__ = [
+    "NoStore",
+    "ReviewStore",
+    "StaleRevision",
+    "Store",
+    "Stores",
+    "UserExists",
+    "WriteResult",
+    "name_key",
+    "now",
+    "open_store",
+    "open_stores",
+    "review_store",
+    "store_url",
+    "stored",
+]

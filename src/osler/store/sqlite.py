@@ -7,15 +7,23 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from osler.models import Document, Passage
+from osler.store.base import WriteResult
 from osler.store.migrations import migrate, schema_version
 
-WriteResult = Literal["new", "updated", "unchanged"]
+SCHEME = "sqlite:///"
+
+
+def path_of(url: str) -> Path:
+    """The file a sqlite:///PATH URL names."""
+    if not url.startswith(SCHEME):
+        raise ValueError(f"not a SQLite store URL: {url!r} (expected {SCHEME}PATH)")
+    return Path(url[len(SCHEME) :]).expanduser()
 
 _DOC_COLUMNS = [
     "id",
@@ -73,6 +81,7 @@ class SQLiteStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self.url = f"{SCHEME}{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
@@ -84,6 +93,14 @@ class SQLiteStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def copy_to(self, url: str) -> None:
+        """A consistent copy of the whole store (corpus and editorial record) at another URL,
+        taken with SQLite's online backup."""
+        target = path_of(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(target)) as dst:
+            self.db.backup(dst)
 
     def transaction(self) -> AbstractContextManager[None]:
         """One atomic unit of writes: all of it is committed, or none of it."""

@@ -22,22 +22,18 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from osler import __version__, config
-from osler.audience import PROFILES
-from osler.compose.answer import Answerer
+from osler import __version__
+from osler.audience import PROFILES, READERS
 from osler.models import Answer, Audience
 from osler.render.html import to_html
-from osler.retrieve.search import READERS, NothingIngested, hit_json
-from osler.review import articles
-from osler.review.settings import EditorialSettings
-from osler.store.review import ReviewStore
+from osler.retrieve.search import NothingIngested, hit_json
+from osler.service import Osler
+from osler.settings import EditorialSettings, Settings, load
 from osler.web import review as review_routes
 from osler.web import security
 from osler.web.errors import ApiError
 
 MAX_QUESTION = 2000
-#: Characters of document text shown on each side of a cited passage.
-CONTEXT_CHARS = 1500
 STATUS_STEPS = ("Submitted", "Under Review", "Approved")
 
 
@@ -115,15 +111,22 @@ def _environment() -> Environment:
 
 
 def create_app(
-    data_dir: Path | None = None,
+    settings: Settings | Path | str | None = None,
     *,
-    rate_per_minute: int = 120,
-    settings: EditorialSettings | None = None,
+    rate_per_minute: int | None = None,
+    editorial: EditorialSettings | None = None,
     proxies: tuple[security.Network, ...] | None = None,
 ) -> FastAPI:
-    """The app for one data dir; opens store and indexes now, once. `proxies`: the reverse
-    proxies whose X-Forwarded-For is believed (default $OSLER_TRUSTED_PROXIES, else none)."""
-    answerer = Answerer.open(data_dir)
+    """The app for one deployment (settings, or a data directory with the settings in effect);
+    opens store and indexes now, once. `rate_per_minute`, `editorial` and `proxies` (the
+    reverse proxies whose X-Forwarded-For is believed) override the settings' web and editorial
+    sections."""
+    if not isinstance(settings, Settings):
+        settings = load().with_data_dir(settings)
+    if editorial is not None:
+        settings = settings.model_copy(update={"editorial": editorial})
+    osler = Osler.open(settings)
+    rate = settings.web.rate_per_minute if rate_per_minute is None else rate_per_minute
     lock = threading.Lock()
     env = _environment()
     app = FastAPI(
@@ -133,13 +136,12 @@ def create_app(
         docs_url=None,  # served below from a packaged Swagger UI: no CDN, no inline script
         redoc_url=None,
     )
-    app.state.answerer = answerer
+    app.state.osler = osler
     app.mount("/static", StaticFiles(packages=[("osler.web", "static")]), name="static")
     app.mount("/swagger", StaticFiles(packages=[("fastapi_offline", "static")]), name="swagger")
-    store = answerer.searcher.store
-    reviews = ReviewStore(store.db)  # type: ignore[attr-defined]
-    editorial = settings or EditorialSettings.from_env()
-    summary = _corpus_line(answerer)
+    store = osler.store
+    reviews = osler.reviews
+    summary = _corpus_line(osler)
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = env.get_template(name).render(corpus=summary, **context)
@@ -190,16 +192,7 @@ def create_app(
         conversation = check_conversation(conversation)
         with lock:
             try:
-                return articles.answer(
-                    reviews,
-                    answerer,
-                    question,
-                    audience=audience,
-                    conversation_id=conversation,
-                    settings=editorial,
-                    documents=store,
-                    llm=llm,
-                )
+                return osler.ask(question, audience, conversation, llm=llm)
             except NothingIngested as exc:
                 raise ApiError(503, str(exc)) from exc
 
@@ -208,7 +201,8 @@ def create_app(
         question, audience = check_question(question), check_audience(audience)
         with lock:
             try:
-                return answerer.ask(question, audience=audience)
+                osler.require_documents()
+                return osler.fresh_answer(question, audience)
             except NothingIngested as exc:
                 raise ApiError(503, str(exc)) from exc
 
@@ -219,14 +213,14 @@ def create_app(
         ask=ask_fresh,
         lock=lock,
         page=page,
-        settings=editorial,
+        settings=settings.editorial,
     )
 
     # outermost, so every response passes it (the sign-in gate's, 404s, faults)
     app.add_middleware(
         security.Guard,  # type: ignore[arg-type]
-        limiter=security.RateLimiter(rate_per_minute),
-        proxies=security.trusted_proxies() if proxies is None else proxies,
+        limiter=security.RateLimiter(rate),
+        proxies=security.trusted_proxies(settings.web.trusted_proxies) if proxies is None else proxies,
     )
 
     # --- API ---------------------------------------------------------------------------
@@ -246,7 +240,7 @@ def create_app(
         question, audience = check_question(q), check_audience(audience)
         with lock:
             try:
-                hits = answerer.searcher.search(question, k=k, audience=audience)
+                hits = osler.search(question, k=k, audience=audience)
             except NothingIngested as exc:
                 raise ApiError(503, str(exc)) from exc
         return [hit_json(h) for h in hits]
@@ -255,10 +249,10 @@ def create_app(
     def api_document(document_id: str) -> dict[str, Any]:
         """One document: metadata, full text and its passages with offsets."""
         with lock:
-            doc = store.get_document(document_id)
-            passages = store.passages(document_id) if doc else []
-        if doc is None:
+            found = osler.document(document_id)
+        if found is None:
             raise ApiError(404, f"no document {document_id!r}")
+        doc, passages = found
         return {**doc.model_dump(mode="json"), "passages": [p.model_dump() for p in passages]}
 
     @app.get("/api/passages/{passage_id:path}", tags=["sources"])
@@ -268,60 +262,28 @@ def create_app(
 
     def passage_context(passage_id: str) -> dict[str, Any]:
         with lock:
-            passage = store.get_passage(passage_id)
-            doc = store.get_document(passage.document_id) if passage else None
-        if passage is None or doc is None:
+            found = osler.passage_context(passage_id)
+        if found is None:
             raise ApiError(404, f"no passage {passage_id!r}")
-        lo = max(0, passage.start - CONTEXT_CHARS)
-        lo = doc.text.find("\n", lo, passage.start) + 1 if lo else 0  # start on a whole line
-        hi = min(len(doc.text), passage.end + CONTEXT_CHARS)
-        cut = doc.text.rfind("\n", passage.end, hi)
-        hi = cut if hi < len(doc.text) and cut > 0 else hi
-        return {
-            "passage": passage.model_dump(),
-            "document": {
-                "id": doc.id,
-                "title": doc.title,
-                "source": doc.source,
-                "year": doc.year,
-                "url": doc.url,
-                "evidence_level": doc.evidence_level.value,
-                "evidence_label": doc.evidence_level.label,
-                "audience": doc.audience.value,
-            },
-            "context": {
-                "text": doc.text[lo:hi],
-                "offset": lo,
-                "highlight_start": passage.start - lo,
-                "highlight_end": passage.end - lo,
-            },
-        }
+        return found
 
     @app.get("/api/stats", tags=["sources"])
     def api_stats() -> dict[str, Any]:
         """Counts by dataset, source, type, evidence level and audience."""
         with lock:
-            return store.stats()
+            return osler.stats()
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:
         """200 with store and index status."""
         with lock:
-            version = store.corpus_version()
-            lexical = answerer.searcher.lexical
-            return {
-                "status": "ok",
-                "documents": len(answerer.searcher.documents),
-                "corpus_version": version,
-                "lexical_index": {"ready": lexical.ready, "seq": lexical.seq},
-                "dense_index": answerer.searcher.dense is not None,
-            }
+            return osler.health()
 
     # --- pages -------------------------------------------------------------------------
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> HTMLResponse:
-        return page("home.html", examples=_examples(answerer), audience="clinician")
+        return page("home.html", examples=_examples(osler), audience="clinician")
 
     @app.get("/ask", response_class=HTMLResponse, include_in_schema=False)
     def ask_page(q: str = "", audience: str = "clinician", c: str | None = None) -> HTMLResponse:
@@ -351,28 +313,24 @@ def create_app(
     return app
 
 
-def _corpus_line(answerer: Answerer) -> str:
-    docs = answerer.searcher.documents.values()
+def _corpus_line(osler: Osler) -> str:
+    docs = osler.documents.values()
     datasets = sorted({d.extra.get("dataset", d.source) for d in docs})
-    return (
-        f"{len(answerer.searcher.documents):,} documents ({', '.join(datasets)})"
-        if datasets
-        else "nothing ingested"
-    )
+    return f"{len(osler.documents):,} documents ({', '.join(datasets)})" if datasets else "nothing ingested"
 
 
-def _examples(answerer: Answerer, n: int = 5) -> list[str]:
+def _examples(osler: Osler, n: int = 5) -> list[str]:
     """Example questions built from topics the loaded corpus has consumer pages on."""
     topics = sorted(
         d.title
-        for d in answerer.searcher.documents.values()
+        for d in osler.documents.values()
         if d.audience is Audience.CONSUMER
         and d.source_type == "consumer-health"
         and 2 < len(d.title) < 40
     )
     if not topics:
         return []
-    rng = random.Random(config.data_dir(None).name)
+    rng = random.Random(osler.settings.data_dir.name)
     patterns = [
         "What are the treatments for {}?",
         "What are the symptoms of {}?",

@@ -18,8 +18,8 @@ from pydantic import AfterValidator, BaseModel, Field, StrictBool
 from osler.models import Answer, Article, ArticleStatus, Role, User
 from osler.render.html import to_html
 from osler.review import articles, auth, rules
-from osler.review.settings import EditorialSettings
-from osler.store.review import ReviewStore, StaleRevision, UserExists
+from osler.settings import EditorialSettings
+from osler.store import ReviewStore, StaleRevision, UserExists
 from osler.web.errors import ApiError
 
 SESSION_COOKIE = "osler_session"

@@ -18,14 +18,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from osler import config
-from osler.compose.answer import Answerer
 from osler.models import Answer, Article, ArticleStatus, Role, User
 from osler.review import articles, auth, rules, staleness
 from osler.review.export import FORMATS, export
-from osler.review.settings import EditorialSettings
-from osler.store import Store, open_store
-from osler.store.review import ReviewStore, StaleRevision
+from osler.service import Osler
+from osler.settings import load
+from osler.store import ReviewStore, StaleRevision, Store, open_stores
 
 console = Console()
 err = Console(stderr=True)
@@ -49,11 +47,11 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @contextmanager
 def _stores(data_dir: Path | None) -> Iterator[tuple[Store, ReviewStore]]:
     """The corpus store and the editorial tables beside it."""
-    store = open_store(config.data_dir(data_dir))
+    stores = open_stores(load().with_data_dir(data_dir))
     try:
-        yield store, ReviewStore(store.db)  # type: ignore[attr-defined]
+        yield stores.corpus, stores.reviews
     finally:
-        store.close()
+        stores.close()
 
 
 @contextmanager
@@ -204,15 +202,10 @@ def review_create(
     data_dir: DataDir = None,
 ) -> None:
     """Answer a question now and save it as a draft article."""
-    with _reviews(data_dir) as reviews:
-        user = _acting(reviews, as_user)
-        answerer = Answerer.open(data_dir)
+    with Osler.open(data_dir=data_dir) as osler:
+        user = _acting(osler.reviews, as_user)
         try:
-            answer = answerer.ask(question, audience=audience)
-        finally:
-            answerer.close()
-        try:
-            article = articles.create(reviews, answer, user)
+            article = osler.create_article(question, audience, user)
         except rules.Denied as exc:
             raise _fail(str(exc)) from exc
     console.print(f"Created article {article.id} (draft, version 1).")
@@ -235,7 +228,8 @@ def review_edit(
     """Save a new version of an article (from a file, or regenerated)."""
     if bool(file) == regenerate:
         raise typer.BadParameter("give exactly one of --file or --regenerate")
-    with _stores(data_dir) as (store, reviews):
+    with Osler.open(data_dir=data_dir) as osler:
+        reviews = osler.reviews
         user = _acting(reviews, as_user)
         article = _article(reviews, article_id)
         if file:
@@ -244,15 +238,11 @@ def review_edit(
             except (OSError, ValueError) as exc:
                 raise _fail(f"cannot read an answer from {file}: {exc}") from exc
         else:
-            answerer = Answerer.open(data_dir)
-            try:
-                answer = answerer.ask(article.question, audience=article.audience)
-            finally:
-                answerer.close()
+            answer = osler.fresh_answer(article.question, article.audience)
         with _rule_errors():
             article = articles.edit(
-                reviews, article_id, answer, user, revision or article.revision, comment, store,
-                composed=not file,
+                reviews, article_id, answer, user, revision or article.revision, comment,
+                osler.store, composed=not file,
             )
     console.print(f"Saved version {article.latest_version}; status {article.status.value}.")
 
@@ -265,7 +255,7 @@ def _act(action: str, article_id: str, comment: str, revision: int | None, as_us
         with _rule_errors():
             after = articles.transition(
                 reviews, article_id, action, user, revision or article.revision, comment,
-                EditorialSettings.from_env(),
+                load().editorial,
             )
     console.print(f"{article_id}: {article.status.value} -> {after.status.value}")
 
@@ -309,19 +299,14 @@ for _action, _help in ACTION_COMMANDS.items():
 @review_app.command("check")
 def review_check(data_dir: DataDir = None) -> None:
     """Re-ask every approved article's question; flag those whose evidence changed."""
-    answerer = Answerer.open(data_dir)
-    try:
-        flags = run_staleness(answerer)
-    finally:
-        answerer.close()
+    with Osler.open(data_dir=data_dir) as osler:
+        flags = show_flags(osler.check_articles())
     if not flags:
         console.print("No approved article needs re-review.")
 
 
-def run_staleness(answerer: Answerer) -> list[staleness.Flag]:
-    """Staleness check, printing a line per flagged article (also used after `osler ingest`)."""
-    store = answerer.searcher.store
-    flags = staleness.check(ReviewStore(store.db), store, answerer)  # type: ignore[attr-defined]
+def show_flags(flags: list[staleness.Flag]) -> list[staleness.Flag]:
+    """A line per article flagged by the staleness check (also used after `osler ingest`)."""
     for f in flags:
         console.print(
             f"[yellow]Needs re-review[/] {f.article.id} {escape(f.article.question)}: "

@@ -9,40 +9,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import unicodedata
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from typing import Any
 
 from osler.models import Answer, Article, ArticleVersion, AuditEntry, ReferenceSnapshot, Role, User
+from osler.store.base import StaleRevision, UserExists, name_key, now
 from osler.store.sqlite import immediate
 
 
-class StaleRevision(Exception):
-    """The article changed since the caller read it."""
-
-    def __init__(self, article_id: str, expected: int, actual: int) -> None:
-        super().__init__(
-            f"article {article_id} was changed by someone else (you had revision {expected}, "
-            f"it is now at {actual}); reload it and try again"
-        )
-        self.actual = actual
-
-
-class UserExists(ValueError):
-    """A user of that name (compared case-insensitively, NFKC) exists."""
-
-
-def name_key(name: str) -> str:
-    """How user names compare: NFKC, spacing collapsed, case-folded ('Zed' = 'zed' = 'ｚｅｄ')."""
-    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class ReviewStore:
+class SQLiteReviewStore:
     """Editorial tables in the same SQLite file as the corpus (see migration m004)."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
