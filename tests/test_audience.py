@@ -12,7 +12,7 @@ from conftest import SHARED, cli_env, statements
 
 from osler import audience
 from osler.audience import PROFILES, READERS, UnknownAudience, profile_for
-from osler.compose import safety, templates
+from osler.compose import templates
 from osler.compose.llm import build_messages
 from osler.evaluate.audience import answer_grade, consumer_refs, questions, run_audience
 from osler.glossary import Glossary, normalise
@@ -56,7 +56,7 @@ def test_profiles_differ_where_the_issue_says() -> None:
     assert patient.readability_penalty(3.0) == 0.0 < patient.readability_penalty(14.0)
     assert clinician.readability_penalty(20.0) == 0.0
     assert patient.glossary and student.glossary and not clinician.glossary
-    assert patient.disclaimer == safety.PATIENT_DISCLAIMER != clinician.disclaimer
+    assert patient.disclaimer == audience.PATIENT_DISCLAIMER != clinician.disclaimer
     assert patient.heading("primary", "Primary treatment approach") == "Treatment options"
     assert clinician.heading("primary", "Primary treatment approach") == "Primary treatment approach"
     assert not hasattr(templates, "PATIENT_HEADINGS")  # the profile owns the patient wording
@@ -178,7 +178,7 @@ def test_glossary_comes_from_the_corpus_and_is_cited(osler: Osler) -> None:
 def test_student_gets_glossary_but_professional_wording(osler: Osler) -> None:
     answer = osler.ask("What are the treatments for breast cancer?", audience="student")
     assert not answer.abstained and answer.glossary
-    assert answer.disclaimer == safety.DISCLAIMER and answer.questions_to_ask == []
+    assert answer.disclaimer == audience.DISCLAIMER and answer.questions_to_ask == []
     for entry in answer.glossary:
         assert entry.definition in answer.references[entry.citation - 1].quote
 

@@ -7,8 +7,6 @@
         print(answer.bottom_line.text, [r.title for r in answer.references])
 """
 
-__version__ = "0.1.0"
-
 from osler.evidence import assess
 from osler.ingest.pipeline import ingest
 from osler.models import (
@@ -32,6 +30,7 @@ from osler.models import (
 from osler.service import Osler
 from osler.settings import Settings, load
 from osler.store import ReviewStore, Store, open_store, open_stores
+from osler.version import __version__
 
 __all__ = [
     "Answer",

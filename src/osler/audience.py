@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from osler.compose import safety
 from osler.models import Audience, EvidenceLevel
 
 L = EvidenceLevel
@@ -65,6 +64,18 @@ PATIENT_HEADINGS = _frozen(
         "frequency": "How common it is",
         "limitations": "What is still unclear",
     }
+)
+
+#: The disclaimer under every answer: professional for clinicians and students, plain
+#: language for patients and caregivers.
+DISCLAIMER = (
+    "For educational use by health professionals. Osler summarises the sources it cites; it does "
+    "not replace clinical judgement, and its answers are pending review by the medical advisory "
+    "board until marked approved. Check the cited sources before acting on them."
+)
+PATIENT_DISCLAIMER = (
+    "This information is for learning, not a diagnosis or treatment plan. Talk with your doctor "
+    "or care team about your own situation. In an emergency, call your local emergency number."
 )
 
 QUESTIONS_HEADING = "Questions to ask your care team"
@@ -172,7 +183,7 @@ PROFILES: dict[str, Profile] = {
         reader="clinicians",
         document_audience=Audience.PROFESSIONAL,
         evidence_weights=PROFESSIONAL_EVIDENCE,
-        disclaimer=safety.DISCLAIMER,
+        disclaimer=DISCLAIMER,
     ),
     "student": Profile(
         name="student",
@@ -180,7 +191,7 @@ PROFILES: dict[str, Profile] = {
         reader="medical students",
         document_audience=None,
         evidence_weights=PROFESSIONAL_EVIDENCE,
-        disclaimer=safety.DISCLAIMER,
+        disclaimer=DISCLAIMER,
         glossary=True,
     ),
     "patient": Profile(
@@ -189,7 +200,7 @@ PROFILES: dict[str, Profile] = {
         reader="patients and caregivers",
         document_audience=Audience.CONSUMER,
         evidence_weights=CONSUMER_EVIDENCE,
-        disclaimer=safety.PATIENT_DISCLAIMER,
+        disclaimer=PATIENT_DISCLAIMER,
         source_weight=0.15,
         readability_target=8.0,
         readability_weight=0.8,

@@ -15,7 +15,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from osler import __version__
 from osler.audience import profile_for
 from osler.compose.answer import ANSWER_HITS, Composer, reread
 from osler.conversation import Turn, resolve
@@ -28,6 +27,7 @@ from osler.retrieve.search import NothingIngested, Searcher
 from osler.review import articles, staleness
 from osler.settings import Settings, load
 from osler.store import ReviewStore, Store, open_stores
+from osler.version import __version__
 
 #: Turns a conversation remembers.
 MAX_TURNS = 20

@@ -16,15 +16,6 @@ NON_MEDICAL_REASON = (
     "This does not look like a medical question, and Osler only answers from the medical "
     "sources it has ingested."
 )
-DISCLAIMER = (
-    "For educational use by health professionals. Osler summarises the sources it cites; it does "
-    "not replace clinical judgement, and its answers are pending review by the medical advisory "
-    "board until marked approved. Check the cited sources before acting on them."
-)
-PATIENT_DISCLAIMER = (
-    "This information is for learning, not a diagnosis or treatment plan. Talk with your doctor "
-    "or care team about your own situation. In an emergency, call your local emergency number."
-)
 
 _EMERGENCY = re.compile(
     r"\b((crushing|severe|sudden|worst)\s+(\w+\s+){0,2}(chest pain|headache|pain in (my|his|her) chest)|"

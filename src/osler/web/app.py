@@ -22,13 +22,13 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from osler import __version__
 from osler.audience import PROFILES, READERS
 from osler.models import Answer, Audience
 from osler.render.html import to_html
 from osler.retrieve.search import NothingIngested, hit_json
 from osler.service import Osler
 from osler.settings import EditorialSettings, Settings, load
+from osler.version import __version__
 from osler.web import review as review_routes
 from osler.web import security
 from osler.web.errors import ApiError
