@@ -244,7 +244,8 @@ class Composer:
         """The focus words every sentence must hold (see extractive.key_terms)."""
         # A yes/no question's focus is a claim, not a name: its rarest word is no key word.
         rarity = None if query.question_type == "yes_no" else self.title_words
-        return extractive.key_terms(extractive.specific_focus(query), rarity)
+        named = {t for term in query.topic_terms for t in tokens(term)}
+        return extractive.key_terms(extractive.specific_focus(query), rarity, named)
 
     def follow_ups(self, query: Query, hits: list[Hit], sections: Sections) -> list[str]:
         """Questions about other facets of the sources that are about this focus."""

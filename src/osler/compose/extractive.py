@@ -9,7 +9,7 @@ keeps the list items that follow it, as one contiguous span of the passage.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from osler.audience import Profile, profile_for
@@ -204,17 +204,27 @@ def specific_focus(query: Query) -> list[str]:
     return specific or terms
 
 
-def key_terms(specific: list[str], rarity: Mapping[str, int] | None = None) -> list[str]:
+def key_terms(
+    specific: list[str],
+    rarity: Mapping[str, int] | None = None,
+    named: Collection[str] | None = None,
+) -> list[str]:
     """Focus words that must all be present: numbers, codes with digits and short codes ("12",
     "1q21", "MYH7", "FG", "II", "C"), which tell sibling conditions apart, the longest (usually
     the most specific) word and, given how many document titles hold each word (`rarity`), the
-    rarest word ("cortisone" in "cortisone reductase deficiency")."""
+    rarest word ("cortisone" in "cortisone reductase deficiency").
+
+    With `named` (the words of the topic the corpus knows the question by), the longest and the
+    rarest are taken among the focus words that name it: the rest qualify the question ("feel
+    like", "in a nutshell", "meds") and guide the ranking, but a sentence need not repeat them."""
     keys = [t for t in specific if len(t) <= 3 or any(c.isdigit() for c in t)]
-    longest = max(specific, key=len, default="")
+    among = [t for t in specific if t in named] if named else []
+    among = among or specific
+    longest = max(among, key=len, default="")
     if longest and longest not in keys:
         keys.append(longest)
-    if rarity is not None and specific:
-        rarest = min(specific, key=lambda t: (rarity.get(t, 0), -len(t)))
+    if rarity is not None and among:
+        rarest = min(among, key=lambda t: (rarity.get(t, 0), -len(t)))
         if rarest not in keys:
             keys.append(rarest)
     return keys
