@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,10 @@ SHARED = load().shared_data
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Tests that run the `osler` command run the one installed beside this interpreter (the
+    # project's .venv under `make test`), never another install found first on PATH.
+    scripts = sysconfig.get_path("scripts")
+    os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
     if not (SHARED / "medquad" / "medquad.jsonl").is_file():
         raise pytest.UsageError(
             f"The shared medical data is missing at {SHARED}. "
