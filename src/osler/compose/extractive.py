@@ -214,10 +214,12 @@ def key_terms(
     the most specific) word and, given how many document titles hold each word (`rarity`), the
     rarest word ("cortisone" in "cortisone reductase deficiency").
 
-    With `named` (the words of the topic the corpus knows the question by), the longest and the
-    rarest are taken among the focus words that name it: the rest qualify the question ("feel
-    like", "in a nutshell", "meds") and guide the ranking, but a sentence need not repeat them."""
-    keys = [t for t in specific if len(t) <= 3 or any(c.isdigit() for c in t)]
+    With `named` (the words of the topic the corpus knows the question by), the short codes, the
+    longest and the rarest are taken among the focus words that name it: the rest qualify the
+    question ("feel like", "in a nutshell", "meds", "tx", "vs") and guide the ranking, but a
+    sentence need not repeat them. Numbers and roman numerals ("stage III", "type 2") are keys
+    wherever they stand."""
+    keys = [t for t in specific if _numbered(t) or (len(t) <= 3 and (not named or t in named))]
     among = [t for t in specific if t in named] if named else []
     among = among or specific
     longest = max(among, key=len, default="")
@@ -228,6 +230,14 @@ def key_terms(
         if rarest not in keys:
             keys.append(rarest)
     return keys
+
+
+_ROMAN = re.compile(r"^(i{1,3}|iv|v|vi{1,3}|ix|x)[a-c]?$")
+
+
+def _numbered(token: str) -> bool:
+    """A number, a code with digits ("1q21", "myh7") or a roman numeral ("iii", "iva")."""
+    return any(c.isdigit() for c in token) or bool(_ROMAN.match(token))
 
 
 def focus_covered(
