@@ -248,7 +248,7 @@ class SQLiteReviewStore:
     def approvers(self, article_id: str, version: int) -> list[User]:
         rows = self.db.execute(
             "SELECT users.* FROM approvals JOIN users ON users.id = approvals.reviewer_id "
-            "WHERE article_id = ? AND version = ? ORDER BY approvals.at",
+            "WHERE article_id = ? AND version = ? ORDER BY approvals.at, approvals.rowid",
             (article_id, version),
         )
         return [_user(r) for r in rows]
@@ -269,10 +269,13 @@ class SQLiteReviewStore:
     # --- audit --------------------------------------------------------------------------
 
     def audit(self, article_id: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+        """The latest `limit` entries (of one article), oldest first."""
         sql, args = "SELECT * FROM audit_log", []
         if article_id:
             sql, args = sql + " WHERE article_id = ?", [article_id]
-        rows = self.db.execute(sql + " ORDER BY seq LIMIT ?", (*args, limit))
+        rows = self.db.execute(
+            f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq", (*args, limit)
+        )
         return [AuditEntry(**dict(r)) for r in rows]
 
     def _audit(
