@@ -87,3 +87,25 @@ def test_follow_up_benchmark_beats_asking_without_context(osler: Osler, shared) 
     assert report["pairs"] == 40
     assert report["recall@5_with_context"] >= 0.8
     assert report["recall@5_with_context"] > report["recall@5_without_context"] + 0.5
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "standalone"),
+    [
+        # a follow-up that only names a question type is that question about the focus,
+        # grammatical, never the previous question with words glued on
+        ("What is metformin used for?", "What about its side effects?",
+         "What are the side effects of metformin?"),
+        ("What are the treatments for gallbladder cancer?", "What about its side effects?",
+         "What are the side effects of gallbladder cancer?"),
+        ("What are the symptoms of lupus?", "what about treatment", "What are the treatments for lupus?"),
+        ("What is metformin used for?", "and the dose?", "What is the usual dose of metformin?"),
+        # a pronoun is replaced; a qualifier narrows the previous question
+        ("what is psoriasis", "how is it treated", "how is psoriasis treated"),
+        ("What causes gout?", "and in children?", "What causes gout in children?"),
+    ],
+)
+def test_type_only_follow_ups_are_written_from_the_focus(
+    osler: Osler, first: str, follow_up: str, standalone: str
+) -> None:
+    assert osler.standalone(follow_up, [osler.turn(first)]) == standalone

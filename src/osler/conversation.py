@@ -27,6 +27,7 @@ _PRONOUN = re.compile(
     r"tumou?r|infection|syndrome|drug|medicine|medication))\b",
     re.I,
 )
+_POSSESSIVE = re.compile(r"\b(its|their)\b", re.I)
 _CONTINUATION = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about|and what about)\b[\s,]*", re.I
 )
@@ -81,8 +82,15 @@ def resolve(question: str, previous: list[Turn], topics: set[str]) -> str:
         and not _PRONOUN.search(question)
     ):
         return question  # names its own topic
-    if _PRONOUN.search(rest):
-        return _PRONOUN.sub(focus, rest, count=1).strip()
+    asked = analyse(rest)
+    bare = _POSSESSIVE.sub(" ", _PRONOUN.sub(" ", asked.focus)).strip()
+    only_type = asked.question_type in FOLLOW_UP_TEMPLATES and not bare
+    if _PRONOUN.search(rest) and not (only_type and _POSSESSIVE.search(rest)):
+        return _PRONOUN.sub(focus, rest, count=1).strip()  # "how is it treated?"
+    if only_type:
+        # only a question type ("what about its side effects?", "and treatment?"): that
+        # question about the focus, in the words of the follow-up suggestions
+        return FOLLOW_UP_TEMPLATES[asked.question_type].format(focus)
     if continuation:  # "and in children?" -> the previous question, narrowed
         return f"{last.standalone.rstrip(' ?.!')} {rest_core}?"
     stem = question.rstrip(" ?.!")
