@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -12,13 +13,16 @@ from conftest import cli_env, statements
 
 from osler.compose import safety
 from osler.compose.answer import title_for
+from osler.compose.extractive import refers_elsewhere
 from osler.ingest.pipeline import ingest
+from osler.ingest.sentences import sentence_spans
 from osler.models import Answer
 from osler.render import render
 from osler.retrieve.analyse import analyse
 from osler.service import Osler
 from osler.settings import load
 from osler.store import Store, review_store
+from osler.text import stems
 
 
 def assert_faithful(answer: Answer, store: Store) -> None:
@@ -112,6 +116,27 @@ def test_a_sibling_page_does_not_answer_for_its_neighbour(osler: Osler) -> None:
     assert not answer.abstained and recessive in {r.document_id for r in answer.references}
     answer = osler.ask("Who is at risk for Iron-Deficiency Anemia?")
     assert not answer.abstained, answer.abstain_reason
+
+
+def test_a_sentence_about_a_sibling_named_just_before_it_is_left_out(osler: Osler) -> None:
+    """A pronoun sentence speaks of the subject of the sentence before it: on the gout pages,
+    after a sentence led by another name ("X has similar symptoms and is sometimes confused with
+    gout"), "However, it is caused by ..." is about X and stays out of the gout answer, while a
+    pronoun sentence after one led by "Gout" may be used."""
+    answer = osler.ask("What causes gout?", "patient")
+    assert not answer.abstained
+    said = " ".join(s.text for s in [answer.bottom_line, *[i for x in answer.sections for i in x.items]])
+    focus = stems("gout")
+    elsewhere, own = [], []
+    for hit in osler.search("gout", k=30, audience="patient"):
+        spans = [hit.text[a:b] for a, b in sentence_spans(hit.text)]
+        for before, sentence in itertools.pairwise(spans):
+            if refers_elsewhere(sentence, before, focus):
+                elsewhere.append(sentence)
+            elif before.lower().startswith("gout") and sentence.startswith(("It ", "They ")):
+                own.append(sentence)
+    assert elsewhere and all(sentence not in said for sentence in elsewhere)
+    assert own  # the rule left these alone
 
 
 def test_a_treatment_question_is_not_answered_with_symptoms(osler: Osler) -> None:

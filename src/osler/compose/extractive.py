@@ -314,6 +314,27 @@ _COPULA = re.compile(
 DEFINITION_EXTRA_WORDS = 5
 
 
+#: A sentence that opens with a pronoun ("However, it is caused by ...", "They ..."), after an
+#: optional connective: it is about the subject of the sentence before it.
+_ANAPHOR = re.compile(
+    r"^(?:(?:however|but|also|instead|in contrast|in addition|still|yet|unlike [\w-]+),?\s+)?"
+    r"(it|they|this|these)\b(?!\s+(?:is|are)\s+(?:important|possible|common|rare|likely|unclear))",
+    re.I,
+)
+
+
+def refers_elsewhere(text: str, before: str, focus: frozenset[str]) -> bool:
+    """The sentence opens with a pronoun and does not name the focus, and the sentence before it
+    opens with another name ("Pseudogout has similar symptoms ... However, it is caused by
+    calcium phosphate"): it speaks of that other thing, not of the focus."""
+    if not before or not focus or not _ANAPHOR.match(text) or stems(text) & focus:
+        return False
+    first = tokens(before)[:1]
+    if not first or first[0] in STOP_WORDS or first[0] in GENERIC:
+        return False  # "You can treat gout ...", "The disease ...": no other name leads
+    return first[0][:6] not in focus
+
+
 def defines(text: str, focus: list[str]) -> bool:
     """Whether a sentence defines the focus: every focus word is in the subject of its first
     verb of being ("Abdominal aortic aneurysms (AAAs) are aneurysms that ..."), and the
@@ -405,6 +426,8 @@ def candidates(
             overlap = len(q & words) / len(q) if q else 0.0
             focus_cover = len(focus & (words | title)) / len(focus) if focus else 1.0
             if not focus_covered(specific, seen, sentence_keys):
+                continue
+            if refers_elsewhere(text, said_before, focus):
                 continue
             if must_define and not defines(text, focus_words):
                 continue
