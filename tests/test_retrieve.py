@@ -15,8 +15,9 @@ from osler.evaluate import metrics
 from osler.evaluate.retrieval import load_task, ranking_keys, split_of
 from osler.index.lexical import EXPANSION_BOOST, LexicalIndex
 from osler.ingest.pipeline import ingest
-from osler.models import Audience
+from osler.models import Audience, Passage
 from osler.retrieve.analyse import analyse
+from osler.retrieve.context import DocumentCache
 from osler.retrieve.rank import coverage_factor, question_stems, section_factor, term_weights
 from osler.retrieve.search import NothingIngested, Searcher, UnknownAudience, fuse_scores
 from osler.service import Osler
@@ -312,3 +313,31 @@ def test_ingest_keeps_the_index_in_step(shared: Path, tmp_path: Path) -> None:
     version = store.corpus_version()
     store.close()
     assert LexicalIndex.at(tmp_path / "d").seq == version
+
+
+def test_document_cache_reads_once_and_empties_when_the_store_changes(
+    store: Store, shared: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "few.jsonl"
+    with open(shared / "medquad" / "medquad.jsonl", encoding="utf-8") as fh:
+        src.write_text("".join(next(fh) for _ in range(6)), encoding="utf-8")
+    ingest(store, [src])
+    doc = store.document_ids()[0]
+    reads: list[str] = []
+    original = store.passages
+
+    def counted(document_id: str) -> list[Passage]:
+        reads.append(document_id)
+        return original(document_id)
+
+    store.passages = counted  # type: ignore[method-assign]
+    cache = DocumentCache(store, size=2)
+    cache.refresh()
+    first = cache.passages(doc)
+    assert first == original(doc) and cache.passages(doc) is first and reads == [doc]
+    assert cache.get_document(doc) == store.get_document(doc)
+    cache.refresh()  # nothing changed: still cached
+    assert cache.passages(doc) is first and reads == [doc]
+    store.remove(ids=[doc])
+    cache.refresh()  # a new corpus version: read again
+    assert cache.passages(doc) == [] and cache.get_document(doc) is None and reads == [doc, doc]

@@ -49,6 +49,8 @@ class Osler:
         #: The editorial record (users, articles, versions, audit): the ReviewStore protocol.
         self.reviews = reviews
         self.searcher = searcher
+        #: The passages of recently expanded documents (emptied when the store changes).
+        self.context = context.DocumentCache(store)
         self.composer = Composer(
             searcher.documents,
             glossary=lambda: Glossary.build(store, searcher.documents),
@@ -226,6 +228,7 @@ class Osler:
         began = time.perf_counter()
         profile_for(audience)  # UnknownAudience for a name without a profile
         self.require_documents()
+        self.context.refresh()
         question = " ".join(question.split())
         stored = self.store.get_conversation(conversation) if conversation else None
         previous = [Turn.model_validate(t) for t in stored or []]
@@ -276,11 +279,11 @@ class Osler:
 
     def _expand(self, hits: list[Hit], query: Query) -> list[Hit]:
         return context.with_list_continuations(
-            self.store, context.with_section_neighbours(self.store, hits, query)
+            self.context, context.with_section_neighbours(self.context, hits, query)
         )
 
     def _sections(self, document_id: str) -> list[str]:
-        return [p.section for p in self.store.passages(document_id)]
+        return [p.section for p in self.context.passages(document_id)]
 
     # --- the editorial workflow -------------------------------------------------------------
 
