@@ -147,6 +147,11 @@ class Query(BaseModel):
     cleaned: str = Field(description="The question without boilerplate ('what is the ...')")
     question_type: str
     yes_no: bool = False
+    defaulted: bool = Field(
+        False,
+        description="No cue named the type: a definition by default (\"adjuvant chemo for "
+        "stage III colon cancer\", \"afib\")",
+    )
     focus: str = ""
     terms: list[str] = Field(default_factory=list)
     expansion_terms: list[str] = Field(
@@ -165,6 +170,10 @@ class Query(BaseModel):
     droppable: list[str] = Field(
         default_factory=list,
         description="Qualifiers the corpus knows as ordinary words: they never force abstention",
+    )
+    unknown: list[str] = Field(
+        default_factory=list,
+        description="Qualifiers no indexed passage holds (a made-up drug): never set aside",
     )
     corrections: dict[str, str] = Field(
         default_factory=dict, description="Misspelt word -> the corpus word it was read as"

@@ -245,7 +245,8 @@ class Composer:
         # A yes/no question's focus is a claim, not a name: its rarest word is no key word.
         rarity = None if query.question_type == "yes_no" else self.title_words
         named = {t for term in query.topic_terms for t in tokens(term)}
-        return extractive.key_terms(extractive.specific_focus(query), rarity, named)
+        keys = extractive.key_terms(extractive.specific_focus(query), rarity, named)
+        return keys + [w for w in query.unknown if w not in keys]
 
     def follow_ups(self, query: Query, hits: list[Hit], sections: Sections) -> list[str]:
         """Questions about other facets of the sources that are about this focus."""

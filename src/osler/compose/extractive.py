@@ -406,10 +406,16 @@ def candidates(
         # A definition comes from a page about the focus (not a narrower one), or is a
         # sentence defining it: an abstract or a page on one kind of the focus does not say
         # what the focus is.
-        must_define = query.question_type == "definition" and (
-            not topic_page
-            or bool(_extra_words(question_tokens, title_tokens, EMPTY_HEADS))
-            or bool(missing)  # a broader page ("Hair Problems" for "hair loss")
+        # ... unless no cue asked for a definition: "adjuvant chemo for resected stage III colon
+        # cancer" asks about its topic, it does not ask what the topic is
+        must_define = (
+            query.question_type == "definition"
+            and not (query.defaulted and query.qualifiers)
+            and (
+                not topic_page
+                or bool(_extra_words(question_tokens, title_tokens, EMPTY_HEADS))
+                or bool(missing)  # a broader page ("Hair Problems" for "hair loss")
+            )
         )
         previous = ""
         for unit in _units(hit.text):

@@ -152,6 +152,11 @@ def question_type(question: str) -> tuple[str, bool]:
     return ("yes_no" if yes_no and not _DEFINITION.match(question) else "definition"), yes_no
 
 
+def defaulted(question: str, qtype: str) -> bool:
+    """No cue named the type: a definition only because nothing else was asked for."""
+    return qtype == "definition" and not _DEFINITION.match(normalise(question))
+
+
 def words(text: str) -> list[str]:
     """Word tokens (letters, digits, inner hyphens and apostrophes)."""
     return _WORD.findall(text)
@@ -216,6 +221,7 @@ def analyse(question: str, abbreviations: dict[str, str] | None = None) -> Query
         cleaned=cleaned,
         question_type=qtype,
         yes_no=yes_no,
+        defaulted=defaulted(question, qtype),
         focus=focus,
         terms=terms,
         expansion_terms=expansion_terms,

@@ -77,6 +77,8 @@ class Resolution:
     corrections: dict[str, str] = field(default_factory=dict)
     #: A synonym the sources do not write -> the words of the page title it stands for.
     renamed: dict[str, list[str]] = field(default_factory=dict)
+    #: Qualifiers no indexed passage holds.
+    unknown: list[str] = field(default_factory=list)
 
 
 class Topics:
@@ -212,6 +214,11 @@ class Topics:
             and len(q) > 2
             and not any(c.isdigit() for c in q)
         ]
+        # a word no passage holds (a made-up drug, a word the sources never use) is never set
+        # aside: the sources do not cover it
+        unknown = [
+            q for q in qualifiers if not counts.get(q, 0) and len(q) > 2 and not q.isdigit()
+        ]
         return Resolution(
             list(dict.fromkeys(topic)),
             list(dict.fromkeys(synonyms)),
@@ -219,6 +226,7 @@ class Topics:
             droppable,
             corrections,
             renamed,
+            unknown,
         )
 
 
@@ -246,6 +254,7 @@ def resolved(query: Query, topics: Topics) -> Query:
                 dict.fromkeys([*query.expansion_terms, *found.synonyms])
             ),
             "qualifiers": found.qualifiers,
+            "unknown": found.unknown,
             "corrections": fix,
             "renamed": {short: " ".join(long_) for short, long_ in found.renamed.items()},
         }
