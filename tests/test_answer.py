@@ -349,3 +349,20 @@ def test_ask_cli_json_contract_and_batch(base_corpus, tmp_path: Path) -> None:
     assert [a["audience"] for a in answers] == ["patient", "clinician"]
     bad = subprocess.run(["osler", "ask", "x", "--audience", "robot"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "unknown audience" in bad.stderr
+
+
+def test_a_word_no_passage_holds_is_never_set_aside(osler: Osler) -> None:
+    """A made-up drug next to a real topic: the answer does not quietly drop it."""
+    question = "quindolexa and birth control"
+    assert osler.analyse(question).unknown == ["quindolexa"]
+    answer = osler.ask(question, "patient")
+    assert answer.abstained and "quindolexa" in (answer.abstain_reason or "")
+
+
+def test_a_question_without_a_type_cue_is_about_its_topic() -> None:
+    """No cue: a definition by default, which a bare topic wants ("afib"); with words beyond the
+    topic the sentences need not define it."""
+    assert analyse("adjuvant chemo for resected stage III colon cancer").defaulted
+    assert analyse("afib").defaulted
+    assert not analyse("What is gout?").defaulted
+    assert not analyse("How is gout treated?").defaulted
