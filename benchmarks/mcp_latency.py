@@ -1,10 +1,10 @@
 """Tool-call latency of `osler mcp` over stdio: N calls each of search_evidence and ask.
 
-Usage: python benchmarks/mcp_latency.py [--data-dir DIR] [--calls 200] [--in-place]
+Usage: python benchmarks/mcp_latency.py [--data-dir DIR] [--calls 200] [--in-place] [--question Q]
 Copies the data dir to a temporary one (ask records conversations; --in-place uses DIR itself),
 starts `osler mcp` on it as a subprocess, connects with the MCP SDK's stdio client, makes one
 warm-up call of each tool, then N sequential calls of each with a seeded mix of MedQuAD and
-BioASQ questions (as benchmarks/load.py), and prints p50/p95/mean milliseconds per tool, timed
+BioASQ questions (as benchmarks/load.py; --question: that one question every time), and prints p50/p95/mean milliseconds per tool, timed
 at the client (JSON-RPC round trip included), with the error count.
 """
 
@@ -60,10 +60,10 @@ def summary(latencies: list[float], errors: int) -> dict[str, Any]:
     }
 
 
-async def _run(data_dir: Path, calls: int) -> dict[str, Any]:
+async def _run(data_dir: Path, calls: int, question: str | None) -> dict[str, Any]:
     env = {**os.environ, "OSLER_DATA_DIR": str(data_dir)}
     params = StdioServerParameters(command=sys.executable, args=["-m", "osler", "mcp"], env=env)
-    asked = questions(calls)
+    asked = [question] * calls if question else questions(calls)
     figures: dict[str, Any] = {}
     began = time.perf_counter()
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
@@ -88,13 +88,15 @@ async def _run(data_dir: Path, calls: int) -> dict[str, Any]:
     return figures
 
 
-def measure(data_dir: Path, calls: int = 200, in_place: bool = False) -> dict[str, Any]:
+def measure(
+    data_dir: Path, calls: int = 200, in_place: bool = False, question: str | None = None
+) -> dict[str, Any]:
     """{tool: {calls, errors, p50_ms, p95_ms, mean_ms}} for search_evidence and ask."""
     calls = min(calls, MAX_CALLS)
     if in_place:
-        return anyio.run(_run, data_dir, calls)
+        return anyio.run(_run, data_dir, calls, question)
     with tempfile.TemporaryDirectory(prefix="osler-mcp-bench-") as tmp:
-        return anyio.run(_run, copy_data_dir(data_dir, Path(tmp) / "data"), calls)
+        return anyio.run(_run, copy_data_dir(data_dir, Path(tmp) / "data"), calls, question)
 
 
 def main() -> None:
@@ -102,10 +104,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="default: $OSLER_DATA_DIR")
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--in-place", action="store_true", help="do not copy the data dir")
+    parser.add_argument("--question", help="ask (and search) this one question every time")
     args = parser.parse_args()
     data_dir = args.data_dir or load().data_dir
     began = time.perf_counter()
-    figures = measure(data_dir, args.calls, args.in_place)
+    figures = measure(data_dir, args.calls, args.in_place, args.question)
     print(json.dumps(figures, indent=2))
     for tool, f in figures.items():
         print(
