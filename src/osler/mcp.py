@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from osler.audience import DISCLAIMER, READERS, profile_for
 from osler.models import Answer, Article, ArticleStatus, Audience, Document, EvidenceLevel, Hit
-from osler.retrieve.search import NothingIngested
+from osler.retrieve.search import DocumentFilter, NothingIngested
 from osler.service import Osler
 from osler.settings import MCPSettings
 from osler.version import __version__
@@ -329,7 +329,7 @@ def answer_result(answer: Answer) -> AnswerResult:
     )
 
 
-def level_filter(min_level: str | None, since_year: int | None) -> Callable[[Document], bool] | None:
+def level_filter(min_level: str | None, since_year: int | None) -> DocumentFilter | None:
     """Documents at `min_level` or stronger (by rank), dated `since_year` or later."""
     if min_level is None and since_year is None:
         return None
