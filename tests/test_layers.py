@@ -38,7 +38,7 @@ LAYERS: list[list[str]] = [
 ]
 
 #: Units placed in LAYERS before they exist in the code.
-PLANNED = {"mcp"}
+PLANNED: set[str] = set()
 
 
 @dataclass(frozen=True)

@@ -526,6 +526,36 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
+@app.command("mcp")
+def mcp_command(
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve streamable HTTP at /mcp instead of stdio.")
+    ] = False,
+    host: Annotated[
+        str | None,
+        typer.Option(help="With --http: interface (default 127.0.0.1, or $OSLER_MCP_HOST; any "
+                     "other than loopback needs $OSLER_MCP_TOKEN)."),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="With --http: port (default 8001, or $OSLER_MCP_PORT).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve Osler's tools to AI assistants over the Model Context Protocol (see docs/mcp.md)."""
+    from osler import mcp
+
+    settings = _settings(data_dir)
+    if http:
+        try:
+            mcp.check_listen(host or settings.mcp.host, settings.mcp.token.get_secret_value())
+        except ValueError as exc:
+            err.print(f"[red]{escape(str(exc))}[/]")
+            raise typer.Exit(2) from None
+        err.print(f"Osler MCP at http://{host or settings.mcp.host}:{port or settings.mcp.port}/mcp")
+    with _open(data_dir) as osler:
+        mcp.serve(osler, http=http, host=host, port=port)
+
+
 @app.command()
 def formats() -> None:
     """List the source formats `osler ingest` understands."""

@@ -23,7 +23,7 @@ from osler.index import dense as dense_index
 from osler.index.lexical import LexicalIndex, SyncReport
 from osler.models import Answer, Article, Document, Hit, Passage, Query, User
 from osler.retrieve import context
-from osler.retrieve.search import NothingIngested, Searcher
+from osler.retrieve.search import DocumentFilter, NothingIngested, Searcher
 from osler.review import articles, staleness
 from osler.settings import Settings, load
 from osler.store import ReviewStore, Store, open_stores
@@ -188,11 +188,13 @@ class Osler:
         k: int = 10,
         audience: str = "clinician",
         datasets: set[str] | None = None,
+        where: DocumentFilter | None = None,
         use_dense: bool = True,
     ) -> list[Hit]:
-        """Ranked passages for a question."""
+        """Ranked passages for a question; `where` keeps those of the documents it holds for
+        (e.g. `lambda d: d.evidence_level.rank <= 3`)."""
         return self.searcher.search(
-            question, k=k, audience=audience, datasets=datasets, use_dense=use_dense
+            question, k=k, audience=audience, datasets=datasets, where=where, use_dense=use_dense
         )
 
     def standalone(self, question: str, previous: list[Turn]) -> str:

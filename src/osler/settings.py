@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -176,12 +176,34 @@ class WebSettings(BaseModel):
     )
 
 
+class MCPSettings(BaseModel):
+    """The MCP server (`osler mcp`): its HTTP transport and what its tools may write."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Interface the HTTP transport listens on (loopback; any other needs a token)",
+    )
+    port: int = Field(8001, ge=1, le=65535, description="Port of the HTTP transport")
+    token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token HTTP clients must send (Authorization: Bearer ...); required "
+        "when the host is not a loopback address; empty: none",
+    )
+    save_drafts: bool = Field(
+        False,
+        description="File answers newly composed for MCP calls as draft articles for the board",
+    )
+
+
 SECTIONS: dict[str, type[BaseModel]] = {
     "ranking": RankingWeights,
     "dense": DenseSettings,
     "llm": LLMSettings,
     "editorial": EditorialSettings,
     "web": WebSettings,
+    "mcp": MCPSettings,
 }
 
 #: Settings whose variable keeps the name it has always had (instead of OSLER_<SECTION>_<FIELD>):
@@ -226,6 +248,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     editorial: EditorialSettings = Field(default_factory=EditorialSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    mcp: MCPSettings = Field(default_factory=MCPSettings)
 
     @model_validator(mode="after")
     def _expand(self) -> Settings:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -21,6 +21,9 @@ from osler.store import Store
 
 #: Most candidates taken from an index when widening the net for k results.
 MAX_CANDIDATES = 3200
+
+#: Which documents a search may return passages of (e.g. a minimum evidence level).
+DocumentFilter = Callable[[Document], bool]
 
 
 class NothingIngested(RuntimeError):
@@ -136,10 +139,12 @@ class Searcher:
         k: int = 10,
         audience: str = "clinician",
         datasets: set[str] | None = None,
+        where: DocumentFilter | None = None,
         use_dense: bool = True,
     ) -> list[Hit]:
         """Ranked passages for a question (or its analysis, from `analyse`); [] when it holds
-        no searchable words."""
+        no searchable words. `where` keeps only passages of the documents it holds for (the net
+        is widened until k are found or the index is exhausted)."""
         profile_for(audience)  # UnknownAudience for a name without a profile
         if not self.documents:
             raise NothingIngested(self.store.url)
@@ -152,7 +157,9 @@ class Searcher:
             vector = self.dense.query_vector(query.cleaned)  # once, however wide the net gets
         specificity = self.specificity(query)
         while True:
-            hits, exhausted = self._ranked(query, n, k, audience, datasets, vector, specificity)
+            hits, exhausted = self._ranked(
+                query, n, k, audience, datasets, where, vector, specificity
+            )
             # near-duplicates and the per-document cap can leave fewer than k: widen the net
             if len(hits) >= k or exhausted or n >= MAX_CANDIDATES:
                 return hits
@@ -165,6 +172,7 @@ class Searcher:
         k: int,
         audience: str,
         datasets: set[str] | None,
+        where: DocumentFilter | None,
         vector: Any,
         specificity: dict[str, float] | None = None,
     ) -> tuple[list[Hit], bool]:
@@ -189,6 +197,8 @@ class Searcher:
             if passage is None or doc is None or doc.id in self.superseded or doc.id in self.hidden:
                 continue
             if datasets and doc.extra.get("dataset") not in datasets:
+                continue
+            if where is not None and not where(doc):
                 continue
             candidates.append(
                 Candidate(passage, doc, score / top, lex.get(pid, 0.0), den.get(pid, 0.0))
