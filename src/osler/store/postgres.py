@@ -254,34 +254,39 @@ class PostgresStore:
         values = document.model_dump(mode="json")
         data = [json.dumps(values[c]) if c in JSON_COLUMNS else values[c] for c in DOCUMENT_COLUMNS]
         stamp = now()
+        cols = [*DOCUMENT_COLUMNS, "content_hash", "origin", "ingested_at", "updated_at"]
+        updates = ", ".join(f"{_col(c)} = EXCLUDED.{_col(c)}" for c in cols if c != "ingested_at")
         with self.db.writing() as conn:
-            row = conn.execute(
-                "SELECT content_hash FROM documents WHERE id = %s FOR UPDATE", [document.id]
-            ).fetchone()
-            if row and row["content_hash"] == digest:
-                return "unchanged"
-            cols = [*DOCUMENT_COLUMNS, "content_hash", "origin", "ingested_at", "updated_at"]
-            updates = ", ".join(
-                f"{_col(c)} = EXCLUDED.{_col(c)}" for c in cols if c != "ingested_at"
-            )
+            # one statement: insert, or update unless stored with the same digest (no row back)
             written = conn.execute(
                 f"INSERT INTO documents ({', '.join(map(_col, cols))}) "
                 f"VALUES ({', '.join(['%s'] * len(cols))}) "
                 f"ON CONFLICT (id) DO UPDATE SET {updates}, written = nextval('document_writes') "
+                "WHERE documents.content_hash IS DISTINCT FROM EXCLUDED.content_hash "
                 "RETURNING written, (xmax = 0) AS inserted",
                 [*data, digest, origin, stamp, stamp],
             ).fetchone()
-            assert written is not None
+            if written is None:
+                return "unchanged"
             if not written["inserted"]:
                 conn.execute("DELETE FROM passages WHERE document_id = %s", [document.id])
-            with conn.cursor().copy(
-                f"COPY passages (written, {_PASSAGE_COLUMNS}) FROM STDIN"
-            ) as copy:
-                for p in passages:
-                    copy.write_row(
-                        (written["written"], p.id, p.document_id, p.section, p.ordinal, p.text,
-                         p.start, p.end, json.dumps(p.extra) if p.extra else "{}")
-                    )
+            if passages:
+                conn.execute(
+                    f"INSERT INTO passages (written, {_PASSAGE_COLUMNS}) SELECT %s, * FROM "
+                    "unnest(%s::text[], %s::text[], %s::text[], %s::integer[], %s::text[], "
+                    "%s::integer[], %s::integer[], %s::json[])",
+                    [
+                        written["written"],
+                        [p.id for p in passages],
+                        [p.document_id for p in passages],
+                        [p.section for p in passages],
+                        [p.ordinal for p in passages],
+                        [p.text for p in passages],
+                        [p.start for p in passages],
+                        [p.end for p in passages],
+                        [json.dumps(p.extra) if p.extra else "{}" for p in passages],
+                    ],
+                )
             self.db.note_change(document.id, "upsert")
         return "new" if written["inserted"] else "updated"
 
