@@ -25,7 +25,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -110,7 +110,10 @@ def connect(url: str, *, create: bool) -> psycopg.Connection[Any]:
         if not missing:
             raise
     name = conninfo_to_dict(url).get("dbname") or conninfo_to_dict(url).get("user")
-    with psycopg.connect(_maintenance(url), autocommit=True) as db:
+    # another process may make it meanwhile
+    with psycopg.connect(_maintenance(url), autocommit=True) as db, suppress(
+        psycopg.errors.DuplicateDatabase
+    ):
         db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
     return psycopg.connect(url, autocommit=True)
 
@@ -136,7 +139,6 @@ class Database:
 
     def __init__(self, url: str, *, pool_max: int = POOL_MAX) -> None:
         self.url = redacted(url)
-        self._conninfo = url
         with connect(url, create=True) as db:
             migrate(db)
         self.pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
@@ -224,12 +226,11 @@ class PostgresStore:
     def __init__(self, url: str) -> None:
         self.db = Database(url)
         self.url = self.db.url
-        self._conninfo = url
 
     def close(self) -> None:
         self.db.close()
 
-    def transaction(self) -> Any:
+    def transaction(self) -> AbstractContextManager[None]:
         """One atomic unit of writes (nesting: a savepoint inside an open one)."""
         return _no_value(self.db.transaction())
 
@@ -249,7 +250,9 @@ class PostgresStore:
         origin: str | None = None,
         digest: str | None = None,
     ) -> WriteResult:
-        """Insert or update one document with its passages (call inside `transaction()`)."""
+        """Insert or update one document with its passages (call inside `transaction()`, which
+        it joins as it is: a write that fails aborts that transaction, as a failed statement
+        does in PostgreSQL)."""
         digest = digest or content_hash(document, passages)
         values = document.model_dump(mode="json")
         data = [json.dumps(values[c]) if c in JSON_COLUMNS else values[c] for c in DOCUMENT_COLUMNS]
@@ -544,7 +547,7 @@ class PostgresStore:
 
 
 @contextmanager
-def _no_value(cm: Any) -> Iterator[None]:
+def _no_value(cm: AbstractContextManager[Any]) -> Iterator[None]:
     with cm:
         yield
 
