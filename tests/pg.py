@@ -12,6 +12,7 @@ Nothing is skipped when PostgreSQL cannot be had: starting fails loudly, naming 
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import itertools
 import os
@@ -139,6 +140,16 @@ class EmbeddedPostgres:
     # --- the server ---------------------------------------------------------------------
 
     def start(self) -> EmbeddedPostgres:
+        """initdb, start, make the template; on any failure the server is stopped and its
+        folder deleted before the error is raised. Stopped at exit if nobody stops it."""
+        atexit.register(self.stop)
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> EmbeddedPostgres:
         if self.user is not None:
             os.chown(self.base, self.user.pw_uid, self.user.pw_gid)
         self.base.chmod(0o755)
@@ -174,6 +185,10 @@ class EmbeddedPostgres:
         return self
 
     def stop(self) -> None:
+        """Stop the server (fast: open connections are ended) and delete its folder; again is
+        a no-op."""
+        if not self.base.exists():
+            return
         try:
             if (self.data / "postmaster.pid").exists():
                 self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
