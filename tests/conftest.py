@@ -6,6 +6,7 @@ import os
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,20 @@ def _isolated_home(
 @pytest.fixture
 def shared() -> Path:
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL 18 server with pgvector for the session (tests/pg.py), started on first
+    use; a test needing it fails (never skips) when it cannot be started."""
+    import pg
+
+    with pg.EmbeddedPostgres() as server:
+        pg.RUNNING = server
+        try:
+            yield server
+        finally:
+            pg.RUNNING = None
 
 
 @pytest.fixture

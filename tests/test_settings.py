@@ -51,6 +51,20 @@ def test_environment_sets_sections_and_keeps_the_old_names(
     assert s.editorial.save_drafts is False and s.editorial.required_approvals == 1
 
 
+def test_the_store_url_is_osler_store(clean: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue's name for the store (a top-level setting with a name of its own)."""
+    assert environment_names()["OSLER_STORE"] == ("store_url",)
+    assert "OSLER_STORE_URL" not in environment_names()  # one variable per setting
+    monkeypatch.setenv("OSLER_STORE", "postgresql://osler@db.example.org/osler")
+    s = load()
+    assert s.store_url == s.store == "postgresql://osler@db.example.org/osler"
+    assert s.with_data_dir(clean / "elsewhere").store == "postgresql://osler@db.example.org/osler"
+    (clean / "osler.toml").write_text('store_url = "sqlite:///x.db"\n', encoding="utf-8")
+    assert load().store.startswith("postgresql://")  # the environment wins over the file
+    monkeypatch.delenv("OSLER_STORE")
+    assert load().store == "sqlite:///x.db"
+
+
 def test_toml_file_below_environment_below_arguments(
     clean: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,10 +10,13 @@ PRAGMAs, triggers) live in tests/test_store.py and tests/test_review.py.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pg
 import pytest
 
 from osler.ingest.pipeline import ingest
@@ -30,6 +33,7 @@ from osler.models import (
     ReferenceSnapshot,
     Role,
     Statement,
+    User,
 )
 from osler.store import (
     ReviewStore,
@@ -42,7 +46,7 @@ from osler.store import (
 )
 
 #: The backends every test runs against.
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 #: MedQuAD lines of the sample: two CancerGov pairs of one page (merged into one document),
 #: and one page each of GARD, Genetics Home Reference and MedlinePlus.
@@ -59,12 +63,19 @@ def fresh_url(backend: str, where: Path) -> str:
     """The URL of a new, empty store of `backend` (`where` is a fresh folder of the test's)."""
     if backend == "sqlite":
         return f"sqlite:///{where}/osler.sqlite3"
+    if backend == "postgresql":
+        return pg.running().new_database()  # a new database of the session's server
     raise ValueError(f"no test URL for backend {backend!r}")
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres")  # started once, on first use
+        yield "postgresql"
+        server.drop_created()
+        return
+    yield str(request.param)
 
 
 @pytest.fixture
@@ -369,6 +380,62 @@ def test_transaction_rolls_back_everything_on_an_exception(sample: Store) -> Non
     # and the store takes the next transaction
     assert write(store, a, a_passages) == "new"
     assert store.changes_since(version) == [(store.corpus_version(), "copy:a", "upsert")]
+
+
+def test_transactions_nest_as_savepoints(stores: Stores, medquad: Path) -> None:
+    """A transaction inside one, and the write methods that are transactions of their own
+    (remove, save_conversation, every editorial write), are savepoints: undone alone when they
+    raise, committed or undone with the outer one. Corpus and editorial writes share it."""
+    store, reviews = stores
+    ingest(store, [medquad])
+    version = store.corpus_version()
+    a, a_passages = rich_copy(store, SAMPLE_IDS[0], "copy:a")
+    b, b_passages = rich_copy(store, SAMPLE_IDS[1], "copy:b")
+    with store.transaction():
+        assert store.write(a, a_passages) == "new"
+        with pytest.raises(RuntimeError, match="inner"), store.transaction():
+            assert store.write(b, b_passages) == "new"
+            assert store.get_document("copy:b") == b  # seen inside
+            raise RuntimeError("inner")
+        assert store.get_document("copy:b") is None and store.get_document("copy:a") == a
+        assert store.remove(ids=[SAMPLE_IDS[3]]) == [SAMPLE_IDS[3]]
+        store.save_conversation("c", [{"q": 1}])
+        ed = reviews.add_user("ed", [Role.EDITOR])
+        with pytest.raises(UserExists):
+            reviews.add_user("ED", [Role.EDITOR])  # refused alone: the outer one goes on
+        reviews.create_article(*article_and_version(store, "a1"))
+        with pytest.raises(StaleRevision):
+            reviews.update_article("a1", 7, {"status": "submitted"}, actor="ed", action="submit")
+        reviews.update_article("a1", 1, {"status": "submitted"}, actor="ed", action="submit")
+        with reviews.transaction():
+            reviews.add_token(ed, "t")
+    assert store.get_document("copy:a") == a and store.get_document("copy:b") is None
+    assert store.get_document(SAMPLE_IDS[3]) is None
+    assert store.changes_since(version) == [
+        (version + 1, "copy:a", "upsert"), (version + 2, SAMPLE_IDS[3], "delete")
+    ]
+    assert store.get_conversation("c") == [{"q": 1}]
+    assert reviews.article("a1").revision == 2  # type: ignore[union-attr]
+    assert reviews.user_for_token("t") == ed
+    assert [e.action for e in reviews.audit()] == ["user_add", "create", "submit", "token_add"]
+    # an exception out of the outer transaction undoes everything in it, in both stores
+    before = (store.stats(), list(store.iter_passages()), store.changes_since(0),
+              reviews.audit(), reviews.users(), reviews.articles())
+    with pytest.raises(RuntimeError, match="outer"), store.transaction():
+        store.write(b, b_passages)
+        store.remove(ids=["copy:a"])
+        store.save_conversation("c", [])
+        reviews.add_user("rev", [Role.REVIEWER])
+        reviews.flag("a1", "why")
+        with reviews.transaction():
+            store.save_conversation("d", [])
+        raise RuntimeError("outer")
+    assert (store.stats(), list(store.iter_passages()), store.changes_since(0),
+            reviews.audit(), reviews.users(), reviews.articles()) == before
+    assert store.get_conversation("c") == [{"q": 1}] and store.get_conversation("d") is None
+    # and the next change takes the next number
+    write(store, b, b_passages)
+    assert store.changes_since(version + 2) == [(version + 3, "copy:b", "upsert")]
 
 
 def test_conversations_round_trip_and_are_replaced(store: Store) -> None:
@@ -853,3 +920,144 @@ def test_audit_is_append_only_and_in_order(sample: Store, reviews: ReviewStore) 
     assert reviews.audit(limit=3) == after[-3:]
     assert reviews.audit("a1", limit=2) == reviews.audit("a1")[-2:]
     assert reviews.audit(limit=1000) == after
+
+
+# --- several writers at once (each with stores of its own, as separate processes have) ---
+
+
+def test_two_reviewers_at_once_never_lose_an_update(backend: str, tmp_path: Path) -> None:
+    url = fresh_url(backend, tmp_path / "shared")
+    first, second = open_stores(url), open_stores(url)
+    try:
+        r1 = first.reviews.add_user("r1", [Role.REVIEWER])
+        r2 = first.reviews.add_user("r2", [Role.REVIEWER])
+        article, v1 = article_and_version(first.corpus, "a1")
+        first.reviews.create_article(article, v1)
+        for revision in range(1, 6):  # five rounds, each a race of two
+            latest = first.reviews.versions("a1")[-1]
+            barrier = threading.Barrier(2)
+            outcomes: dict[str, Article | StaleRevision] = {}
+
+            def review(name: str, reviews: ReviewStore, reviewer: User, revision: int = revision,
+                       latest: ArticleVersion = latest, barrier: threading.Barrier = barrier,
+                       outcomes: dict[str, Article | StaleRevision] = outcomes) -> None:
+                barrier.wait()
+                try:
+                    outcomes[name] = reviews.update_article(
+                        "a1", revision, {"latest_version": latest.number + 1}, actor=name,
+                        action="edit", version=next_version(first.corpus, latest, name),
+                        approval_by=reviewer.id,
+                    )
+                except StaleRevision as exc:
+                    outcomes[name] = exc
+
+            threads = [
+                threading.Thread(target=review, args=("r1", first.reviews, r1)),
+                threading.Thread(target=review, args=("r2", second.reviews, r2)),
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            won = [n for n, o in outcomes.items() if isinstance(o, Article)]
+            lost = [o for o in outcomes.values() if isinstance(o, StaleRevision)]
+            assert len(won) == 1 and len(lost) == 1, outcomes
+            assert lost[0].actual == revision + 1  # the loser saw the winner's revision
+            after = second.reviews.article("a1")
+            assert after is not None and after.revision == revision + 1
+            assert [v.author for v in first.reviews.versions("a1")][-1] == won[0]
+            assert [u.name for u in first.reviews.approvers("a1", latest.number)] == won
+        assert [v.number for v in second.reviews.versions("a1")] == [1, 2, 3, 4, 5, 6]
+        assert [e.action for e in second.reviews.audit("a1")] == ["create"] + ["edit"] * 5
+        # two equal names added at once: one is refused
+        barrier = threading.Barrier(2)
+        added: list[object] = []
+
+        def add(reviews: ReviewStore, name: str) -> None:
+            barrier.wait()
+            try:
+                added.append(reviews.add_user(name, [Role.EDITOR]))
+            except UserExists as exc:
+                added.append(exc)
+
+        threads = [threading.Thread(target=add, args=(s.reviews, n))
+                   for s, n in ((first, "Kim"), (second, "kim"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(type(x).__name__ for x in added) == ["User", "UserExists"]
+        assert [u.name for u in first.reviews.users()].count("Kim") + [
+            u.name for u in first.reviews.users()].count("kim") == 1
+    finally:
+        second.close()
+        first.close()
+
+
+def test_concurrent_writers_leave_a_change_log_a_reader_follows(
+    backend: str, tmp_path: Path, medquad: Path
+) -> None:
+    """Three writers, each holding its transaction open a while; a reader that follows
+    changes_since(last seen) meanwhile misses none, sees each once, in order, without gaps."""
+    url = fresh_url(backend, tmp_path / "shared")
+    main = open_stores(url)
+    ingest(main.corpus, [medquad])
+    work = {
+        k: [rich_copy(main.corpus, SAMPLE_IDS[(k + i) % 4], f"w{k}:{i}") for i in range(8)]
+        for k in range(3)
+    }
+    writers = [open_stores(url) for _ in work]
+    reader = open_stores(url)
+    start = reader.corpus.corpus_version()
+    seen: list[tuple[int, str, str]] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write_all(k: int, store: Store) -> None:
+        try:
+            for i, (doc, passages) in enumerate(work[k]):
+                with store.transaction():
+                    store.write(doc, passages)
+                    if i % 3 == 2:
+                        store.remove(ids=[f"w{k}:{i - 1}"])
+                    time.sleep(0.004 * (1 + (7 * k + 3 * i) % 5))  # others overtake it
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def follow() -> None:
+        last = start
+        while True:
+            finished = done.is_set()
+            new = reader.corpus.changes_since(last)
+            seen.extend(new)
+            last = new[-1][0] if new else last
+            if finished:
+                return
+            time.sleep(0.002)
+
+    try:
+        following = threading.Thread(target=follow)
+        following.start()
+        threads = [threading.Thread(target=write_all, args=(k, s.corpus))
+                   for k, s in zip(work, writers, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        following.join()
+        assert errors == []
+        log = main.corpus.changes_since(start)
+        assert seen == log
+        assert [c[0] for c in log] == list(range(start + 1, start + 1 + 3 * (8 + 2)))
+        assert sorted(c[1] for c in log if c[2] == "delete") == sorted(
+            f"w{k}:{i}" for k in work for i in (1, 4)
+        )
+        # every document's passages stay together in storage order
+        groups = [g[0].document_id for _, g in main.corpus.iter_documents_passages()]
+        assert len(groups) == len(set(groups)) == 4 + 3 * 6
+        assert all(g == main.corpus.passages(g[0].document_id)
+                   for _, g in main.corpus.iter_documents_passages())
+    finally:
+        for s in [*writers, reader, main]:
+            s.close()

@@ -7,8 +7,8 @@ the table that page is checked against).
 
 Environment variables are `OSLER_<FIELD>` for a top-level field (`OSLER_DATA_DIR`) and
 `OSLER_<SECTION>_<FIELD>` inside a section (`OSLER_LLM_MODEL`, `OSLER_RANKING_COVERAGE`); a few
-settings keep the shorter names they have always had instead (`ALIASES`: `OSLER_DENSE`,
-`OSLER_REQUIRED_APPROVALS` ...). An empty variable counts as unset.
+settings keep the shorter names they have always had instead (`ALIASES`: `OSLER_STORE`,
+`OSLER_DENSE`, `OSLER_REQUIRED_APPROVALS` ...). An empty variable counts as unset.
 """
 
 from __future__ import annotations
@@ -206,9 +206,11 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "mcp": MCPSettings,
 }
 
-#: Settings whose variable keeps the name it has always had (instead of OSLER_<SECTION>_<FIELD>):
-#: variable -> (section, field). One variable per setting.
-ALIASES: dict[str, tuple[str, str]] = {
+#: Settings whose variable has a name of its own (instead of OSLER_<FIELD> or
+#: OSLER_<SECTION>_<FIELD>): variable -> (field,) at the top level, (section, field) inside a
+#: section. One variable per setting.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "OSLER_STORE": ("store_url",),
     "OSLER_DENSE": ("dense", "enabled"),
     "OSLER_LLM_TIMEOUT": ("llm", "timeout_s"),
     "OSLER_REQUIRED_APPROVALS": ("editorial", "required_approvals"),
@@ -234,7 +236,9 @@ class Settings(BaseSettings):
         description="Where the store and indexes live (default: the per-user data directory)",
     )
     store_url: str = Field(
-        "", description="The store: sqlite:///PATH (default: sqlite in the data directory)"
+        "",
+        description="The store: sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+        "(default: sqlite in the data directory)",
     )
     shared_data: Path = Field(
         default_factory=default_shared_data,
@@ -288,10 +292,10 @@ def _toml_source(settings_cls: type[BaseSettings]) -> PydanticBaseSettingsSource
 def environment_names() -> dict[str, tuple[str, ...]]:
     """Every environment variable Osler reads, with the setting it sets (a path in the tree)."""
     names: dict[str, tuple[str, ...]] = {}
-    for name in Settings.model_fields:
-        if name not in SECTIONS:
-            names[f"{PREFIX}{name.upper()}"] = (name,)
     named = set(ALIASES.values())
+    for name in Settings.model_fields:
+        if name not in SECTIONS and (name,) not in named:
+            names[f"{PREFIX}{name.upper()}"] = (name,)
     for section, model in SECTIONS.items():
         for name in model.model_fields:
             if (section, name) not in named:

@@ -26,6 +26,7 @@ class Stores(NamedTuple):
     reviews: ReviewStore
 
     def close(self) -> None:
+        self.reviews.close()
         self.corpus.close()
 
 
@@ -44,34 +45,59 @@ def store_url(where: Settings | Path | str) -> str:
     return where.store
 
 
+SQLITE = "sqlite:///"
+POSTGRES = ("postgresql://", "postgres://")
+
+
+def _unknown(url: str) -> NoStore:
+    shown = url.split("://", 1)[0] + "://..." if "://" in url else url
+    return NoStore(f"unknown store URL {shown!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
 def open_store(where: Settings | Path | str) -> Store:
     """Open (creating and migrating if needed) the corpus store of settings, a data directory
-    or a store URL."""
+    or a store URL: sqlite:///PATH, or postgresql://USER:PASSWORD@HOST:PORT/DATABASE (the
+    database is created if the server has none of that name and the user may)."""
     url = store_url(where)
-    if url.startswith("sqlite:///"):
+    if url.startswith(SQLITE):
         from osler.store.sqlite import SQLiteStore, path_of
 
         return SQLiteStore(path_of(url))
-    raise NoStore(f"unknown store URL {url!r}: use sqlite:///PATH")
+    if url.startswith(POSTGRES):
+        from osler.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise _unknown(url)
 
 
 def stored(where: Settings | Path | str) -> bool:
     """Whether the store exists already (reading commands never create an empty one)."""
     url = store_url(where)
-    if url.startswith("sqlite:///"):
+    if url.startswith(SQLITE):
         from osler.store.sqlite import path_of
 
         return path_of(url).is_file()
-    return True
+    if url.startswith(POSTGRES):
+        from osler.store import postgres
+
+        return postgres.stored(url)
+    raise _unknown(url)
 
 
 def review_store(store: Store) -> ReviewStore:
-    """The editorial store that lives beside a corpus store (the same database)."""
+    """The editorial store that lives beside a corpus store (the same database, sharing its
+    connection or pool: close the corpus store last)."""
     from osler.store.sqlite import SQLiteStore
     from osler.store.sqlite_review import SQLiteReviewStore
 
     if isinstance(store, SQLiteStore):
         return SQLiteReviewStore(store.db)
+    if store.url.startswith(POSTGRES):
+        from osler.store.postgres import PostgresStore
+        from osler.store.postgres_review import PostgresReviewStore
+
+        if isinstance(store, PostgresStore):
+            return PostgresReviewStore(store.db)
     raise NoStore(f"no editorial store for {store.url!r}")
 
 

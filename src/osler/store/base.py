@@ -1,12 +1,20 @@
 """What every storage backend offers: the corpus store and the editorial store, as protocols.
 
-SQLite implements them today (`store/sqlite.py`, `store/sqlite_review.py`); a PostgreSQL backend
-is one more pair of modules that passes the same tests (tests/test_store_protocol.py runs against
-the protocol, once per backend). Nothing outside `store/sqlite*.py` names a SQLite type.
+SQLite (`store/sqlite.py`, `store/sqlite_review.py`) and PostgreSQL (`store/postgres.py`,
+`store/postgres_review.py`) implement them and pass the same tests (tests/test_store_protocol.py
+runs against the protocol, once per backend). Nothing outside `store/sqlite*.py` names a SQLite
+type, nothing outside `store/postgres*.py` a PostgreSQL one.
+
+Transactions nest, on both backends: `transaction()` inside an open transaction of the same
+thread is a savepoint (its writes are undone alone if it raises, and committed with the outer
+one), and so is every write method that is a transaction of its own (`remove`,
+`save_conversation`, every `ReviewStore` write). The corpus store and the editorial store of a
+deployment share one database: a transaction of either covers writes to both.
 """
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -42,6 +50,41 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+#: The stored columns of a document (every field of `Document`), and those held as JSON.
+DOCUMENT_COLUMNS = [
+    "id",
+    "title",
+    "source",
+    "source_type",
+    "url",
+    "pmid",
+    "pmcid",
+    "doi",
+    "authors",
+    "journal",
+    "pub_date",
+    "year",
+    "publication_types",
+    "mesh_terms",
+    "audience",
+    "evidence_level",
+    "evidence_inferred",
+    "evidence_reason",
+    "text",
+    "extra",
+]
+JSON_COLUMNS = {"authors", "publication_types", "mesh_terms", "extra"}
+
+
+def content_hash(document: Document, passages: list[Passage]) -> str:
+    """A hash of everything stored for a document, so an unchanged re-ingest writes nothing
+    (the same on every backend, so a copy between backends is unchanged too)."""
+    h = hashlib.sha256(document.model_dump_json().encode())
+    for p in passages:
+        h.update(f"|{p.section}|{p.start}|{p.end}".encode())
+    return h.hexdigest()
+
+
 class Store(Protocol):
     """Documents, passages, the change log and conversations.
 
@@ -51,12 +94,14 @@ class Store(Protocol):
     `document_ids` and `document_summaries` come in no particular order.
     """
 
-    #: Where the store lives, as a URL (sqlite:///PATH, postgresql://...).
+    #: Where the store lives, as a URL (sqlite:///PATH, postgresql://USER@HOST/DB), for
+    #: people and messages: it never carries a password.
     url: str
 
     def transaction(self) -> AbstractContextManager[None]:
-        """All the `write` calls inside it are committed, or (on an exception) none is. The
-        other write methods are each a transaction of their own: call them outside one."""
+        """All the writes inside it are committed, or (on an exception) none is. It nests (see
+        the module docstring); the other write methods are each a transaction of their own, a
+        savepoint when called inside one."""
         ...
 
     def stored_hash(self, document_id: str) -> str | None: ...
@@ -80,7 +125,9 @@ class Store(Protocol):
     def get_passages(self, passage_ids: list[str]) -> dict[str, Passage]: ...
     def document_summaries(self) -> list[Document]: ...
     def changes_since(self, seq: int) -> list[tuple[int, str, str]]:
-        """(seq, document id, "upsert" | "delete") after `seq`, in order; seq only grows."""
+        """(seq, document id, "upsert" | "delete") after `seq`, in order. Numbers grow one
+        by one in the order changes were committed, so a reader following
+        `changes_since(last seen)` while others write misses none."""
         ...
 
     def get_conversation(self, conversation_id: str) -> list[dict[str, Any]] | None: ...
@@ -92,11 +139,15 @@ class Store(Protocol):
 
     def stats(self) -> dict[str, Any]:
         """JSON-able counts: documents, passages, corpus_version, schema_version, path (where
-        the store is, for people), evidence_inferred, and by_dataset, by_source,
+        the store is, for people: no password), evidence_inferred, and by_dataset, by_source,
         by_source_type, by_evidence_level, by_audience ({key: {documents, passages}})."""
         ...
 
-    def copy_to(self, url: str) -> None: ...
+    def copy_to(self, url: str) -> None:
+        """A consistent copy of the whole store, corpus and editorial record, at `url` (a new
+        store of the same backend), taken while others may read and write."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -106,7 +157,14 @@ class ReviewStore(Protocol):
     Every article write names the revision it expects and fails with `StaleRevision` otherwise,
     in one transaction with its audit line."""
 
-    def transaction(self) -> AbstractContextManager[None]: ...
+    def transaction(self) -> AbstractContextManager[None]:
+        """As `Store.transaction` (the same database: it covers corpus writes too)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the editorial store holds of its own (`Stores.close` calls it before
+        closing the corpus store, whose connection or pool it borrows)."""
+        ...
     def add_user(
         self, name: str, roles: list[Role], credentials: str = "", password_hash: str | None = None
     ) -> User: ...

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import json
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from osler.models import Document, Passage
-from osler.store.base import WriteResult
+from osler.store.base import DOCUMENT_COLUMNS, JSON_COLUMNS, WriteResult, content_hash
 from osler.store.migrations import migrate, schema_version
 
 SCHEME = "sqlite:///"
@@ -25,49 +26,45 @@ def path_of(url: str) -> Path:
         raise ValueError(f"not a SQLite store URL: {url!r} (expected {SCHEME}PATH)")
     return Path(url[len(SCHEME) :]).expanduser()
 
-_DOC_COLUMNS = [
-    "id",
-    "title",
-    "source",
-    "source_type",
-    "url",
-    "pmid",
-    "pmcid",
-    "doi",
-    "authors",
-    "journal",
-    "pub_date",
-    "year",
-    "publication_types",
-    "mesh_terms",
-    "audience",
-    "evidence_level",
-    "evidence_inferred",
-    "evidence_reason",
-    "text",
-    "extra",
-]
-_JSON_COLUMNS = {"authors", "publication_types", "mesh_terms", "extra"}
 
+_DOC_COLUMNS = DOCUMENT_COLUMNS
+_JSON_COLUMNS = JSON_COLUMNS
 
-def content_hash(document: Document, passages: list[Passage]) -> str:
-    """A hash of everything stored for a document, so an unchanged re-ingest writes nothing."""
-    h = hashlib.sha256(document.model_dump_json().encode())
-    for p in passages:
-        h.update(f"|{p.section}|{p.start}|{p.end}".encode())
-    return h.hexdigest()
+#: The thread holding each connection's open transaction (by id of the connection).
+_holders: dict[int, int] = {}
+_savepoints = itertools.count(1)
 
 
 @contextmanager
 def immediate(db: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction taken at once (BEGIN IMMEDIATE): committed whole or rolled back."""
+    """A write transaction taken at once (BEGIN IMMEDIATE): committed whole or rolled back.
+
+    Transactions nest: inside one this thread holds, it is a savepoint, rolled back alone on
+    an exception (which still propagates) and committed with the outer one."""
+    me = threading.get_ident()
+    if db.in_transaction and _holders.get(id(db)) == me:
+        name = f"osler_{next(_savepoints)}"
+        db.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            db.execute(f"ROLLBACK TO {name}")
+            db.execute(f"RELEASE {name}")
+            raise
+        db.execute(f"RELEASE {name}")
+        return
     db.execute("BEGIN IMMEDIATE")
+    _holders[id(db)] = me
     try:
         yield
     except BaseException:
+        _holders.pop(id(db), None)
         db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
+    try:
+        db.execute("COMMIT")
+    finally:
+        _holders.pop(id(db), None)
 
 
 def _now() -> str:

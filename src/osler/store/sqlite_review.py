@@ -23,6 +23,9 @@ class SQLiteReviewStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
+    def close(self) -> None:
+        """Nothing of its own to close: the connection is the corpus store's."""
+
     def transaction(self) -> AbstractContextManager[None]:
         return immediate(self.db)
 
