@@ -71,7 +71,7 @@ def review_store(store: Store) -> ReviewStore:
     from osler.store.sqlite_review import SQLiteReviewStore
 
     if isinstance(store, SQLiteStore):
-        return SQLiteReviewStore(store.db)
+        return SQLiteReviewStore(store)
     raise NoStore(f"no editorial store for {store.url!r}")
 
 
