@@ -4,10 +4,18 @@ any new entry point) call this; none of them reaches into its parts.
 
     with Osler.open() as osler:          # settings from the environment / osler.toml
         answer = osler.ask("What is the treatment for gallbladder cancer?")
+
+One Osler may serve many threads at once (the web app's requests): the store gives each thread
+its own connection and transactions, the searcher and composer only read what they hold (their
+lazily built topics and glossary are built once, under their own locks; the dense encoder has
+its own). What needs more is a read followed by a write that depends on it, in `ask`: filing a
+draft (an open article may ask the question already) and adding a turn to a conversation. Those
+two steps run under `_writes`, a lock held for a few milliseconds, never while answering.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -55,6 +63,8 @@ class Osler:
             llm=settings.llm,
             guideline_max_age=settings.guideline_max_age_years,
         )
+        #: Serialises the read-then-write steps of `ask` (see the module docstring).
+        self._writes = threading.Lock()
 
     @classmethod
     def open(
@@ -266,11 +276,14 @@ class Osler:
             )
             drafts = editorial.save_drafts if save_draft is None else save_draft
             if drafts:
-                answer = articles.filed(self.reviews, answer)
+                with self._writes:  # no second draft for a question being filed meanwhile
+                    answer = articles.filed(self.reviews, answer)
         if conversation:
             turn = self.composer.turn(question, standalone, query, previous)
-            turns = [*(stored or []), turn.model_dump()][-MAX_TURNS:]
-            self.store.save_conversation(conversation, turns)
+            with self._writes:  # read again: a turn may have been added meanwhile
+                stored = self.store.get_conversation(conversation)
+                turns = [*(stored or []), turn.model_dump()][-MAX_TURNS:]
+                self.store.save_conversation(conversation, turns)
             answer.conversation_id = conversation
         return answer
 
@@ -294,6 +307,23 @@ class Osler:
     ) -> Article:
         """A new article (Submitted) from a newly composed answer."""
         return articles.create(self.reviews, self.fresh_answer(question, audience), author, comment)
+
+    def edit_article(
+        self,
+        article_id: str,
+        answer: Answer,
+        user: User,
+        revision: int,
+        comment: str = "",
+        *,
+        composed: bool = False,
+    ) -> Article:
+        """A new version of an article: an edited answer (its references checked against the
+        store), or with `composed` one Osler composed again (`fresh_answer`)."""
+        return articles.edit(
+            self.reviews, article_id, answer, user, revision, comment, self.store,
+            composed=composed,
+        )
 
     def approved_answer(self, article: Article) -> Answer | None:
         """The approved version of an article as served (checked again against the store)."""
