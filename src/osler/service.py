@@ -11,6 +11,7 @@ lazily built topics and glossary are built once, under their own locks; the dens
 its own). What needs more is a read followed by a write that depends on it, in `ask`: filing a
 draft (an open article may ask the question already) and adding a turn to a conversation. Those
 two steps run under `_writes`, a lock held for a few milliseconds, never while answering.
+(`hiding`, for the benchmarks, changes what the searcher and composer see: one thread only.)
 """
 
 from __future__ import annotations
