@@ -7,7 +7,9 @@ append-only triggers of the editorial tables are tested in tests/test_review.py.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 from pathlib import Path
 
 from osler.ingest.pipeline import ingest
@@ -51,3 +53,31 @@ def test_removal_leaves_no_passage_row_behind(shared: Path, store: Store) -> Non
     ).fetchone()[0]
     assert orphans == 0
     assert db.execute("SELECT COUNT(*) FROM passages").fetchone()[0] == store.stats()["passages"] > 0
+
+
+def test_each_thread_writes_in_its_own_transaction(store: Store) -> None:
+    """A transaction on one thread is invisible to the others until it commits, a write on
+    another thread waits for it, and its rollback takes nothing of theirs (the web app's
+    requests run on many threads)."""
+    inside, finish = threading.Event(), threading.Event()
+
+    def rolled_back() -> None:
+        with contextlib.suppress(RuntimeError), store.transaction():
+            store.db.execute(  # type: ignore[attr-defined]
+                "INSERT INTO conversations (id, turns, created_at, updated_at) "
+                "VALUES ('a', '[]', '', '')"
+            )
+            inside.set()
+            finish.wait(10)
+            raise RuntimeError("rolled back")
+
+    first = threading.Thread(target=rolled_back)
+    first.start()
+    assert inside.wait(10)
+    assert store.get_conversation("a") is None  # not committed: not seen from this thread
+    second = threading.Thread(target=store.save_conversation, args=("b", [{"n": 1}]))
+    second.start()  # waits for the first thread's write lock
+    finish.set()
+    first.join(10)
+    second.join(10)
+    assert store.get_conversation("a") is None and store.get_conversation("b") == [{"n": 1}]

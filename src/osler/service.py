@@ -4,13 +4,23 @@ any new entry point) call this; none of them reaches into its parts.
 
     with Osler.open() as osler:          # settings from the environment / osler.toml
         answer = osler.ask("What is the treatment for gallbladder cancer?")
+
+One Osler may serve many threads at once (the web app's requests): the store gives each thread
+its own connection and transactions, the searcher and composer only read what they hold (their
+lazily built topics and glossary are built once, under their own locks; the dense encoder has
+its own). What needs more is a read followed by a write that depends on it, in `ask`: filing a
+draft (an open article may ask the question already) and adding a turn to a conversation. Those
+two steps run under `_writes`, a lock held for a few milliseconds, never while answering.
+At most ANSWERS_AT_ONCE answers are composed at the same time (for speed, not safety).
+(`hiding`, for the benchmarks, changes what the searcher and composer see: one thread only.)
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -33,6 +43,12 @@ from osler.version import __version__
 MAX_TURNS = 20
 #: Characters of document text shown on each side of a cited passage.
 CONTEXT_CHARS = 1500
+#: Answers composed at once (the others wait for a turn). Composing is Python work and one
+#: thread at a time runs Python (the GIL): a second answer overlaps the first's time in SQLite
+#: and the indexes, which release it; more only queue for the GIL and slow every request of the
+#: process. Measured with 20 clients asking on 2 cores: /healthz and the sign-in page answer in
+#: ~25 ms with 2, ~100-200 ms with no limit, ~700 ms behind the old lock around every request.
+ANSWERS_AT_ONCE = 2
 
 #: (done, total) as an index is built.
 Progress = Callable[[int, int], None]
@@ -57,6 +73,9 @@ class Osler:
             llm=settings.llm,
             guideline_max_age=settings.guideline_max_age_years,
         )
+        #: Serialises the read-then-write steps of `ask` (see the module docstring).
+        self._writes = threading.Lock()
+        self._answering = threading.BoundedSemaphore(ANSWERS_AT_ONCE)
 
     @classmethod
     def open(
@@ -227,6 +246,24 @@ class Osler:
         new answer. `save_draft` (default: settings.editorial.save_drafts): a new answer is
         saved as a draft article for the board. The question is analysed once.
         """
+        with nullcontext() if llm else self._answering:  # an LLM answer waits on the network
+            return self._ask(
+                question, audience, conversation, serve_approved=serve_approved,
+                save_draft=save_draft, llm=llm, show_unsupported=show_unsupported, k=k,
+            )
+
+    def _ask(
+        self,
+        question: str,
+        audience: str,
+        conversation: str | None,
+        *,
+        serve_approved: bool,
+        save_draft: bool | None,
+        llm: bool,
+        show_unsupported: bool,
+        k: int,
+    ) -> Answer:
         began = time.perf_counter()
         profile_for(audience)  # UnknownAudience for a name without a profile
         self.require_documents()
@@ -271,11 +308,14 @@ class Osler:
             )
             drafts = editorial.save_drafts if save_draft is None else save_draft
             if drafts:
-                answer = articles.filed(self.reviews, answer)
+                with self._writes:  # no second draft for a question being filed meanwhile
+                    answer = articles.filed(self.reviews, answer)
         if conversation:
             turn = self.composer.turn(question, standalone, query, previous)
-            turns = [*(stored or []), turn.model_dump()][-MAX_TURNS:]
-            self.store.save_conversation(conversation, turns)
+            with self._writes:  # read again: a turn may have been added meanwhile
+                stored = self.store.get_conversation(conversation)
+                turns = [*(stored or []), turn.model_dump()][-MAX_TURNS:]
+                self.store.save_conversation(conversation, turns)
             answer.conversation_id = conversation
         return answer
 
@@ -299,6 +339,23 @@ class Osler:
     ) -> Article:
         """A new article (Submitted) from a newly composed answer."""
         return articles.create(self.reviews, self.fresh_answer(question, audience), author, comment)
+
+    def edit_article(
+        self,
+        article_id: str,
+        answer: Answer,
+        user: User,
+        revision: int,
+        comment: str = "",
+        *,
+        composed: bool = False,
+    ) -> Article:
+        """A new version of an article: an edited answer (its references checked against the
+        store), or with `composed` one Osler composed again (`fresh_answer`)."""
+        return articles.edit(
+            self.reviews, article_id, answer, user, revision, comment, self.store,
+            composed=composed,
+        )
 
     def approved_answer(self, article: Article) -> Answer | None:
         """The approved version of an article as served (checked again against the store)."""

@@ -4,6 +4,7 @@ the store: retrieval hands it the passages (and their context) it composes from.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -200,12 +201,16 @@ class Composer:
         )
         self._build_glossary = glossary
         self._glossary: Glossary | None = None
+        self._building = threading.Lock()
 
     @property
     def glossary(self) -> Glossary:
-        """Medical terms defined by the corpus's consumer pages; built on first use, once."""
+        """Medical terms defined by the corpus's consumer pages; built on first use, once (the
+        build takes seconds: requests arriving meanwhile wait for it rather than build it too)."""
         if self._glossary is None:
-            self._glossary = self._build_glossary()
+            with self._building:
+                if self._glossary is None:
+                    self._glossary = self._build_glossary()
         return self._glossary
 
     @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
@@ -105,16 +106,20 @@ class Searcher:
         #: Documents searched as if they were never ingested (see `hiding`).
         self.hidden: frozenset[str] = frozenset()
         self._topics: Topics | None = None
+        self._building = threading.Lock()
 
     @property
     def topics(self) -> Topics:
-        """The corpus's topic names (built on first use, from the document metadata)."""
+        """The corpus's topic names (built on first use, from the document metadata; once,
+        however many threads ask at the same time)."""
         if self._topics is None:
-            self._topics = Topics(
-                self.documents.values(),
-                self.lexical.abbreviations,
-                lambda words: self.lexical.document_frequencies(words)[1],
-            )
+            with self._building:
+                if self._topics is None:
+                    self._topics = Topics(
+                        self.documents.values(),
+                        self.lexical.abbreviations,
+                        lambda words: self.lexical.document_frequencies(words)[1],
+                    )
         return self._topics
 
     @contextmanager

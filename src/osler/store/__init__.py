@@ -91,7 +91,7 @@ def review_store(store: Store) -> ReviewStore:
     from osler.store.sqlite_review import SQLiteReviewStore
 
     if isinstance(store, SQLiteStore):
-        return SQLiteReviewStore(store.db)
+        return SQLiteReviewStore(store)
     if store.url.startswith(POSTGRES):
         from osler.store.postgres import PostgresStore
         from osler.store.postgres_review import PostgresReviewStore

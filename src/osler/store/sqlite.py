@@ -1,4 +1,11 @@
-"""The embedded store: one SQLite file in WAL mode. All SQL of Osler lives in this package."""
+"""The embedded store: one SQLite file in WAL mode. All SQL of Osler lives in this package.
+
+Each thread talks to the file through its own connection (`SQLiteStore.db`), so SQLite itself
+keeps concurrent requests of the web app apart: a write transaction (BEGIN IMMEDIATE ... COMMIT)
+holds the file's write lock while the others wait for it (busy_timeout), and a reader sees the
+last committed state, never another thread's half-done transaction. One connection shared by
+threads would put their statements into each other's transactions.
+"""
 
 from __future__ import annotations
 
@@ -72,7 +79,8 @@ def _now() -> str:
 
 
 class SQLiteStore:
-    """Documents and passages in SQLite; use `transaction()` around writes."""
+    """Documents and passages in SQLite; use `transaction()` around writes. Safe to share
+    between threads (a connection per thread)."""
 
     FILENAME = "osler.sqlite3"
 
@@ -80,16 +88,44 @@ class SQLiteStore:
         self.path = Path(path)
         self.url = f"{SCHEME}{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA busy_timeout=10000")
+        self._local = threading.local()
+        #: Every thread's connection, so `close` closes them all (and those of threads that
+        #: ended are closed when the next thread connects).
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+        self._guard = threading.Lock()
+        self._closed = False
         migrate(self.db)
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            self._local.db = db
+        return db
+
+    def _connect(self) -> sqlite3.Connection:
+        with self._guard:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            for thread in [t for t in self._connections if not t.is_alive()]:
+                self._connections.pop(thread).close()
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._connections[threading.current_thread()] = db
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=10000")
+        return db
+
     def close(self) -> None:
-        self.db.close()
+        with self._guard:
+            self._closed = True
+            for db in self._connections.values():
+                db.close()
+            self._connections.clear()
 
     def copy_to(self, url: str) -> None:
         """A consistent copy of the whole store (corpus and editorial record) at another URL,

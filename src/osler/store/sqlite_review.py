@@ -14,14 +14,20 @@ from typing import Any
 
 from osler.models import Answer, Article, ArticleVersion, AuditEntry, ReferenceSnapshot, Role, User
 from osler.store.base import StaleRevision, UserExists, name_key, now
-from osler.store.sqlite import immediate
+from osler.store.sqlite import SQLiteStore, immediate
 
 
 class SQLiteReviewStore:
-    """Editorial tables in the same SQLite file as the corpus (see migration m004)."""
+    """Editorial tables in the same SQLite file as the corpus (see migration m004), through
+    the corpus store's connections (one per thread)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        return self.store.db
 
     def close(self) -> None:
         """Nothing of its own to close: the connection is the corpus store's."""
