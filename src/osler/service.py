@@ -213,7 +213,6 @@ class Osler:
         serve_approved: bool = True,
         save_draft: bool | None = None,
         llm: bool = False,
-        show_unsupported: bool = False,
         k: int = ANSWER_HITS,
     ) -> Answer:
         """Answer a question for an audience; with a conversation id, as a follow-up in it
@@ -260,7 +259,6 @@ class Osler:
                 audience=audience,
                 corpus_version=self.store.corpus_version(),
                 llm=llm,
-                show_unsupported=show_unsupported,
                 timings=timings,
                 began=began,
             )

@@ -382,11 +382,15 @@ def locate(quote: str, passage: str) -> tuple[int, int] | None:
         words.pop()
     if not words:
         return None
-    words[-1] = words[-1].rstrip(".,;:")
+    stop = words[-1][-1:] in ".!?"
+    words[-1] = words[-1].rstrip(".,;:!?")
     if words[0][:1] in "\"'" and words[-1][-1:] in "\"'":  # the model put the quote in quotes
         words[0], words[-1] = words[0][1:], words[-1][:-1]
     if not all(words):
         return None
     pattern = r"\s+".join(re.escape(w) for w in words)
     found = re.search(pattern, passage.translate(_TYPOGRAPHY), re.I)
-    return (found.start(), found.end()) if found else None
+    if not found:
+        return None
+    end = found.end() + (stop and passage[found.end() : found.end() + 1] in (".", "!", "?"))
+    return found.start(), end

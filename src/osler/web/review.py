@@ -334,7 +334,7 @@ def add_routes(
             answer = (articles.approved_answer(reviews, article, documents) if approved else None) or shown.answer
         return page(
             "review_article.html", user=user, csrf=csrf, article=article, shown=shown,
-            versions=versions, approvers=approvers, fragment=to_html(answer, "/passages/"),
+            versions=versions, approvers=approvers, fragment=to_html(answer, "/passages/", show_rejected=True),
             actions=[(a, rules.RULES[a].label) for a in rules.allowed_actions(user, article)],
             can_edit=rules.has_role(user, rules.EDIT_ROLES), answer=answer, trail=trail,
         )
