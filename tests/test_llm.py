@@ -28,6 +28,7 @@ from osler.compose.entities import Names
 from osler.compose.llm import LLMDraft, LLMError, build_messages, compose_llm
 from osler.compose.paraphrase import Checker, locate
 from osler.compose.verify import verify
+from osler.evaluate import verifier as verifier_bench
 from osler.ingest.pipeline import ingest
 from osler.ingest.sentences import sentence_spans
 from osler.models import Answer, EvidenceLevel, Hit
@@ -159,6 +160,43 @@ def test_verifier_benchmark_meets_its_target() -> None:
         sys.path.pop(0)
     figures = measure(n=50, seed=0)
     assert figures["recall"] >= 0.95 and figures["false_alarm_rate"] <= 0.05, figures
+
+
+# --- the LLM-mode check of a statement against its quote ----------------------------------
+
+
+def test_statement_vs_quote_accepts_a_faithful_rewording_and_names_the_failed_check(
+    checker,
+) -> None:
+    quote = passage(HEP_B)
+    reworded = "You cannot get hepatitis B from hugging or shaking hands."
+    assert checker.check(reworded, [HEP_B], [quote]).supported
+    for statement, check in [
+        (reworded.replace("cannot", "can"), "negation"),
+        (reworded.replace("hepatitis B", "hepatitis C"), "entities"),
+        (MAMMO.replace("71%", "81%"), "numbers"),
+        (MAMMO.replace("71%", "71 mg"), "units"),
+    ]:
+        source = MAMMO if "71" in statement else HEP_B
+        verdict = checker.check(statement, [source], [passage(source)])
+        assert not verdict.supported and verdict.check == check, (statement, verdict)
+    # a brand for its generic is the same drug; another drug of its class is not
+    text = passage(RIVASTIGMINE)
+    assert checker.deterministic("Advil is a nonsteroidal anti-inflammatory medication.",
+                                 [RIVASTIGMINE], [text]).supported
+    assert checker.deterministic("Ketoprofen is a nonsteroidal anti-inflammatory medication.",
+                                 [RIVASTIGMINE], [text]).check == "entities"
+
+
+def test_verifier_pairs_split_by_source_document_once() -> None:
+    pairs = [
+        verifier_bench.Pair(f"{g}#{n}", g, "cochrane", "s", ["q"], "p", True)
+        for g in "abcdefghij" for n in range(3)
+    ]
+    tuning, held_out = verifier_bench.split(pairs, seed=1)
+    assert {p.group for p in tuning}.isdisjoint({p.group for p in held_out})
+    assert len(tuning) == len(held_out) == 15
+    assert verifier_bench.split(pairs, seed=1) == (tuning, held_out)
 
 
 # --- prompt, parsing, renumbering (a fake OpenAI client) ------------------------------------
