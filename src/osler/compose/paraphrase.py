@@ -294,14 +294,17 @@ class Checker:
         first = vectors[0]
         return max(float(sum(a * b for a, b in zip(first, v, strict=True))) for v in vectors[1:])
 
-    def masked(self, text: str, defined: dict[str, str]) -> str:
+    def masked(self, text: str, defined: dict[str, str], shown: dict[str, str]) -> str:
         """The text with each name replaced by one word standing for its concept, so a name
-        such as "thrombocytopenia absent radii" holds no negation cue."""
+        such as "thrombocytopenia absent radii" holds no negation cue; `shown` learns what
+        each such word stands for."""
         spans = tokens(text)
         out, last = [], 0
         for m in self.names.find(text, defined):
             start, end = spans[m.start][1], spans[m.end - 1][2]
-            out += [text[last:start], f"concept{zlib.crc32(m.concept.encode())}"]
+            word = f"concept{zlib.crc32(m.concept.encode())}"
+            shown.setdefault(word, m.surface.lower())
+            out += [text[last:start], word]
             last = end
         return "".join([*out, text[last:]])
 
@@ -336,10 +339,11 @@ class Checker:
         if wrong:
             fail("units", "units not as in the quote: " + ", ".join(wrong))
         defined = defined_abbreviations([*passages, *quotes])
-        masked = [self.masked(q, defined) for q in quotes]
-        conflict = negation_conflict(self.masked(statement, defined), masked)
+        shown: dict[str, str] = {}
+        masked = [self.masked(q, defined, shown) for q in quotes]
+        conflict = negation_conflict(self.masked(statement, defined, shown), masked)
         if conflict:
-            fail("negation", conflict)
+            fail("negation", re.sub(r"concept\d+", lambda m: shown.get(m.group(), "?"), conflict))
         clause = _polarity_text(statement, quotes)
         hedge = HEDGES.search(clause)
         if hedge and not HEDGES.search(statement):
