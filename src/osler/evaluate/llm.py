@@ -123,7 +123,8 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "answers": len(rows),
         "llm_answers": sum(r["composer"] == "llm" for r in rows),
-        "fallbacks": sum(r["composer"] != "llm" and not r["abstained"] for r in rows),
+        # the LLM was asked (a note says what happened) and the extractive composer answered
+        "fallbacks": sum(r["composer"] != "llm" and bool(r["note"]) for r in rows),
         "abstained": sum(r["abstained"] for r in rows),
         "statements": kept + rejected,
         "statements_passed": kept,
