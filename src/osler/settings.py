@@ -114,9 +114,28 @@ class LLMSettings(BaseModel):
     model: str = Field("local", description="Model name the server expects")
     api_key: str = Field("not-needed", description="API key sent to the endpoint")
     timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for one answer")
-    max_tokens: int = Field(512, gt=0, description="Most tokens the model may write")
+    max_tokens: int = Field(1024, gt=0, description="Most tokens the model may write")
     temperature: float = Field(0.0, ge=0, description="Sampling temperature")
     max_passages: int = Field(8, gt=0, description="Passages shown to the model")
+    response_format: Literal["auto", "json_schema", "json_object", "none"] = Field(
+        "auto",
+        description="How the answer's JSON schema is sent: 'json_schema' (OpenAI, vLLM, "
+        "llama-server, Ollama), 'json_object' with a schema (llama-cpp-python's server), "
+        "'none' (asked for in the prompt only), 'auto' (try them in that order)",
+    )
+    min_similarity: float = Field(
+        0.85,
+        ge=0,
+        le=1,
+        description="Least embedding cosine of a statement and its quote (chosen on the tuning "
+        "half of `osler eval verifier`)",
+    )
+    judge: bool = Field(
+        False, description="Ask a second model call about each statement that passed (it can "
+        "only reject)"
+    )
+    judge_base_url: str = Field("", description="The judge's endpoint; empty: the answering one")
+    judge_model: str = Field("", description="The judge's model; empty: the answering one")
 
     @property
     def configured(self) -> bool:

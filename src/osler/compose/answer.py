@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from osler import citations
 from osler.audience import profile_for
@@ -24,6 +25,7 @@ from osler.models import (
     Hit,
     Query,
     Reference,
+    RejectedStatement,
     Statement,
 )
 from osler.retrieve.analyse import words
@@ -202,6 +204,20 @@ class Composer:
         self._build_glossary = glossary
         self._glossary: Glossary | None = None
         self._building = threading.Lock()
+        self._checker: Any = None
+
+    @property
+    def checker(self) -> Any:
+        """The LLM statements' checker (paraphrase.Checker) over the corpus's names; built on
+        first use, once, so the extractive default never loads its models."""
+        if self._checker is None:
+            from osler.compose.entities import Names
+            from osler.compose.paraphrase import Checker
+
+            names = Names.from_documents(self.documents)
+            self._checker = Checker(names, min_similarity=self.llm.min_similarity)
+        self._checker.min_similarity = self.llm.min_similarity
+        return self._checker
 
     @property
     def glossary(self) -> Glossary:
@@ -271,15 +287,15 @@ class Composer:
         audience: str = "clinician",
         corpus_version: int = 0,
         llm: bool = False,
-        show_unsupported: bool = False,
         timings: dict[str, float] | None = None,
         began: float | None = None,
     ) -> Answer:
         """Answer one question for an audience (clinician, student, patient) from its hits.
 
-        `llm` has the configured LLM write the answer, every sentence checked against the
-        passages it cites; on any failure the extractive composer answers and `composer_note`
-        says why. `show_unsupported` keeps failed sentences, flagged.
+        `llm` has the configured LLM write the answer, every statement checked against its
+        quote and every quote against its passage; on any failure the extractive composer
+        answers and `composer_note` says why. The model's statements that failed a check are
+        listed in `Answer.rejected` either way.
         """
         began = time.perf_counter() if began is None else began
         timings = dict(timings or {})
@@ -322,8 +338,8 @@ class Composer:
         mark = time.perf_counter()
         draft = None
         if llm:
-            draft, answer.composer_note = _llm_draft(
-                query, hits, audience, show_unsupported, self.llm
+            draft, answer.composer_note, answer.rejected = _llm_draft(
+                query, hits, audience, self.llm, lambda: self.checker
             )
             timings["llm"] = _ms(mark)
             answer.composer = "llm" if draft is not None else "extractive"
@@ -413,25 +429,43 @@ NO_LLM_NOTE = "no LLM configured (set OSLER_LLM_BASE_URL)"
 
 
 def _llm_draft(
-    query: Query, hits: list[Hit], reader: str, show_unsupported: bool, settings: LLMSettings
-) -> tuple[extractive.Draft | None, str | None]:
-    """The LLM's checked draft and a note, or (None, why the extractive composer answers)."""
+    query: Query,
+    hits: list[Hit],
+    reader: str,
+    settings: LLMSettings,
+    checker: Callable[[], Any],
+) -> tuple[extractive.Draft | None, str | None, list[RejectedStatement]]:
+    """The LLM's checked draft, a note and the rejected statements; or (None, why the
+    extractive composer answers, what the model wrote that failed)."""
     from osler.compose import llm  # loads the openai client only when asked for
 
     if not settings.configured:
-        return None, NO_LLM_NOTE
+        return None, NO_LLM_NOTE, []
     try:
-        draft = llm.compose_llm(query, hits, reader, settings, show_unsupported=show_unsupported)
+        draft = llm.compose_llm(query, hits, reader, settings, checker=checker())
     except llm.LLMError as e:
-        return None, f"LLM answer not used ({e}); answered extractively"
+        return None, f"LLM answer not used ({e}{_counts(e.rejected)}); answered extractively", (
+            e.rejected
+        )
+    except ImportError as e:  # the llm extra is not installed
+        return None, f"LLM answer not used ({e}; pip install 'osler[llm]'); answered extractively", []
     if not isinstance(draft, llm.LLMDraft):
-        return None, "LLM answer not used (no passages); answered extractively"
-    if not draft.dropped:
-        return draft, None
-    fate = "flagged as unsupported" if show_unsupported else "dropped"
+        return None, "LLM answer not used (no passages); answered extractively", []
     total = draft.kept + draft.dropped
-    note = f"{draft.dropped} of {total} LLM sentence(s) failed citation checks and were {fate}"
-    return draft, note
+    note = f"{draft.kept} of {total} LLM statement(s) passed the checks"
+    if reader == "patient":
+        note += f" ({draft.plain} plain-language rewrite(s))"
+    if draft.dropped:
+        note += f"; {draft.dropped} rejected{_counts(draft.rejected)}"
+    return draft, note, draft.rejected
+
+
+def _counts(rejected: list[RejectedStatement]) -> str:
+    """": rejected by quote 2, entities 1" (empty when nothing was rejected)."""
+    counts = Counter(r.check for r in rejected)
+    if not counts:
+        return ""
+    return ": by " + ", ".join(f"{check} {n}" for check, n in counts.most_common())
 
 
 def _ms(since: float) -> float:

@@ -25,8 +25,10 @@ from rich.progress import (
 from osler.evaluate import answers as answers_bench
 from osler.evaluate import audience as audience_bench
 from osler.evaluate import clinician as clinician_bench
+from osler.evaluate import llm as llm_bench
 from osler.evaluate import natural as natural_bench
 from osler.evaluate import retrieval as bench
+from osler.evaluate import verifier as verifier_bench
 from osler.index import dense as dense_module
 from osler.ingest import pipeline
 from osler.retrieve.search import Searcher
@@ -476,3 +478,98 @@ def clinician(
     seconds = ", ".join(f"{k} {v:.0f} s" for k, v in report["seconds"].items())
     console.print(f"[dim]Time: {seconds}.[/]")
     _write_json(report, json_path)
+
+
+@eval_app.command()
+def verifier(
+    json_path: JsonPath = None,
+    shared: SharedOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the pairs and of the split.")] = (
+        verifier_bench.SEED
+    ),
+    show: Annotated[
+        int, typer.Option("--show", min=0, help="Print this many held-out misses of each kind.")
+    ] = 0,
+) -> None:
+    """LLM-mode verifier benchmark: genuine paraphrases accepted, corruptions caught (pairs built
+    from the Cochrane and MedQuAD shared data; threshold tuned on one half, the other reported)."""
+    shared = shared or load().shared_data
+    try:
+        report = verifier_bench.measure(shared, seed=seed, show=show)
+    except bench.BenchmarkError as exc:
+        err.print(f"[red]Cannot run the benchmark[/]: {exc}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"Similarity threshold chosen on the tuning half: {report['threshold']:g} "
+        f"(shipped: {report['shipped_threshold']:g})."
+    )
+    for half in ("tuning", "held_out"):
+        r = report[half]
+        console.print(
+            f"{half}: {r['genuine']} genuine, {r['corruptions']} corruptions; accepted "
+            f"{r['accepted']:.1%}, caught {r['caught']:.1%}"
+        )
+        for kind, row in r["by_kind"].items():
+            share = row.get("accepted", row.get("caught"))
+            label = "accepted" if "accepted" in row else "caught"
+            console.print(f"    {kind:<12} {row['pairs']:>5} pairs, {label} {share:.1%}")
+    if show:
+        console.print_json(data=report["examples"])
+    _write_json(report, json_path)
+
+
+@eval_app.command("llm")
+def llm_mode(
+    json_path: JsonPath = None,
+    questions: Annotated[
+        int, typer.Option("--questions", min=1, help="MedQuAD questions, each asked three ways.")
+    ] = llm_bench.QUESTIONS,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="The model's OpenAI-compatible endpoint (default: serve the packaged SmolLM2 "
+            "with llama.cpp for this run).",
+        ),
+    ] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=16)] = 600,
+    data_dir: DataDirOption = None,
+    fresh: FreshOption = False,
+    shared: SharedOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the question sample.")] = (
+        llm_bench.SEED
+    ),
+) -> None:
+    """LLM-mode benchmark: statements passing the checks, fallbacks, latency, patient grade."""
+    shared = shared or load().shared_data
+    llm_settings = load().llm
+
+    def run(root: Path, progress: bench.Progress, url: str) -> dict[str, Any]:
+        settings = llm_settings.model_copy(
+            update={"base_url": url, "max_tokens": max_tokens, "timeout_s": 600}
+        )
+        return llm_bench.run_benchmark(
+            root, shared, settings, questions=questions, seed=seed, progress=progress
+        )
+
+    with tempfile.TemporaryDirectory(prefix="osler-llm-") as tmp:
+        try:
+            with (
+                llm_bench.local_server(Path(tmp) / "server.log")
+                if not base_url
+                else _given(base_url) as url
+            ):
+                report = _on_corpus(
+                    data_dir, shared, fresh, lambda root, progress: run(root, progress, url)
+                )
+        except bench.BenchmarkError as exc:
+            err.print(f"[red]Cannot run the benchmark[/]: {exc}")
+            raise typer.Exit(2) from None
+    for name in ("clinician_llm", "patient_llm", "patient_extractive"):
+        console.print(f"{name}: {json.dumps(report[name])}")
+    _write_json(report, json_path)
+
+
+@contextmanager
+def _given(url: str) -> Iterator[str]:
+    yield url

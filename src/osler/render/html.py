@@ -8,9 +8,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from osler.audience import QUESTIONS_HEADING, QUESTIONS_NOTE
 from osler.lists import split_items
-from osler.models import Answer
+from osler.models import Answer, Statement
 from osler.render.markdown import (
     GLANCE_HEADING,
+    REJECTED_HEADING,
     bottom_line_label,
     bottom_line_text,
     glance_columns,
@@ -30,12 +31,20 @@ def environment() -> Environment:
     )
 
 
-def to_html(answer: Answer, passage_base: str | None = None) -> str:
-    """The fragment; `passage_base` (e.g. "/passages/") adds "view in document" links."""
+def to_html(
+    answer: Answer, passage_base: str | None = None, *, show_rejected: bool = False
+) -> str:
+    """The fragment; `passage_base` (e.g. "/passages/") adds "view in document" links;
+    `show_rejected` (editors) lists the model statements that failed a check."""
     return (
         environment()
         .get_template("answer.html")
-        .render(answer=answer, passage_base=passage_base, **answer_globals())
+        .render(
+            answer=answer,
+            passage_base=passage_base,
+            show_rejected=show_rejected,
+            **answer_globals(),
+        )
     )
 
 
@@ -52,4 +61,14 @@ def answer_globals() -> dict[str, object]:
         "glance_columns": glance_columns,
         "glance_heading": GLANCE_HEADING,
         "split_items": split_items,
+        "rejected_heading": REJECTED_HEADING,
+        "reworded": reworded,
     }
+
+
+def reworded(statement: Statement) -> list[str]:
+    """The quotes a statement rewords (its original wording; [] when it copies them)."""
+    def plain(text: str) -> str:
+        return " ".join(text.lower().split()).rstrip(".")
+
+    return [q for q in statement.quotes if plain(q) != plain(statement.text)]

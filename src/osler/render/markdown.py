@@ -113,7 +113,19 @@ def _cell(text: str) -> str:
     return esc(text).replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(answer: Answer) -> str:
+#: The heading of the model statements that failed a check (editors, --show-unsupported).
+REJECTED_HEADING = "Model statements rejected by the checks (not part of the answer)"
+
+
+def rejected_lines(answer: Answer) -> list[tuple[str, str, list[str]]]:
+    """(statement, "check: reason", quotes) of each rejected model statement."""
+    return [
+        (r.text, f"{r.check}: {'; '.join(r.reasons) or 'failed'}", r.quotes)
+        for r in answer.rejected
+    ]
+
+
+def to_markdown(answer: Answer, *, show_rejected: bool = False) -> str:
     lines = [f"# {esc(answer.title)}", ""]
     if answer.notice:
         lines += [f"> **{esc(answer.notice)}**", ""]
@@ -165,6 +177,12 @@ def to_markdown(answer: Answer) -> str:
                 f"*{r.evidence_level.label}*.{notes}{link}"
             )
             lines.append(f"   > {esc(r.quote)}")
+        lines.append("")
+    if show_rejected and answer.rejected:
+        lines += [f"## {REJECTED_HEADING}", ""]
+        for text, why, quotes in rejected_lines(answer):
+            lines.append(f"- ~~{esc(text)}~~ ({esc(why)})")
+            lines += [f"  > {esc(q)}" for q in quotes]
         lines.append("")
     if answer.composer_note:
         lines += [f"*Composer: {esc(answer.composer)} ({esc(answer.composer_note)})*", ""]

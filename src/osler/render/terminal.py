@@ -13,11 +13,13 @@ from osler.lists import split_items
 from osler.models import Answer, Statement
 from osler.render.markdown import (
     GLANCE_HEADING,
+    REJECTED_HEADING,
     bottom_line_label,
     bottom_line_text,
     glance_columns,
     reference_notes,
     reference_section,
+    rejected_lines,
     review_lines,
 )
 
@@ -27,8 +29,9 @@ def _cites(statement: Statement) -> str:
     return "".join(f"[cyan]\\[{n}][/]" for n in statement.citations) + flag
 
 
-def renderable(answer: Answer) -> Group:
-    """The answer as rich renderables."""
+def renderable(answer: Answer, *, show_rejected: bool = False) -> Group:
+    """The answer as rich renderables; `show_rejected` adds the model statements that failed
+    a check."""
     parts: list[object] = [Text(answer.title, style="bold underline")]
     if answer.notice:
         parts.append(Panel(escape(answer.notice), style="bold red"))
@@ -79,14 +82,19 @@ def renderable(answer: Answer) -> Group:
                 + "".join(f" [dim]{escape(note)}.[/]" for note in reference_notes(r))
                 + (f" [link={r.url}]{escape(r.url)}[/link]" if r.url else "")
             )
+    if show_rejected and answer.rejected:
+        parts.append(Text("\n" + REJECTED_HEADING, style="bold red"))
+        for text, why, quotes in rejected_lines(answer):
+            parts.append(f"  ✗ {escape(text)} [red]({escape(why)})[/]")
+            parts += [f"      [dim]quote: {escape(q)}[/]" for q in quotes]
     if answer.composer_note:
         parts.append(Text(f"\nComposer: {answer.composer} ({answer.composer_note})", style="dim"))
     parts.append(Text("\n" + answer.disclaimer, style="dim italic"))
     return Group(*parts)
 
 
-def to_text(answer: Answer, width: int = 100) -> str:
+def to_text(answer: Answer, width: int = 100, *, show_rejected: bool = False) -> str:
     """Plain text (no colour codes) of the rich rendering."""
     console = Console(width=width, record=True, file=open("/dev/null", "w"), color_system=None)  # noqa: SIM115
-    console.print(renderable(answer))
+    console.print(renderable(answer, show_rejected=show_rejected))
     return console.export_text()

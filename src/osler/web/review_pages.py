@@ -65,7 +65,7 @@ def review_view(
     answer = (osler.approved_answer(article) if approved else None) or shown.answer
     return pages.render(
         "review_article.html", user=user, csrf=csrf, article=article, shown=shown,
-        versions=versions, approvers=approvers, fragment=to_html(answer, "/passages/"),
+        versions=versions, approvers=approvers, fragment=to_html(answer, "/passages/", show_rejected=True),
         actions=[(a, rules.RULES[a].label) for a in rules.allowed_actions(user, article)],
         can_edit=rules.has_role(user, rules.EDIT_ROLES), answer=answer, trail=trail,
     )
