@@ -119,3 +119,19 @@ def test_the_public_api_is_importable_and_complete() -> None:
     )
     assert isinstance(osler.load(), Settings)
     assert osler.Osler.open.__doc__ and osler.Osler.ask.__doc__
+
+
+def test_eval_reads_the_same_data_dir_as_every_command(
+    clean: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`osler eval` without --data-dir evaluates the settings' data dir (not a temporary corpus);
+    when nothing is ingested there it says so, names the directory and creates nothing."""
+    empty = clean / "nothing-here"
+    monkeypatch.setenv("OSLER_DATA_DIR", str(empty))
+    run = subprocess.run(
+        ["osler", "eval", "retrieval", "--limit", "1"], capture_output=True, text=True,
+        env={**cli_env(empty), "COLUMNS": "300"},
+    )
+    assert run.returncode == 2, run.stderr
+    said = " ".join(run.stderr.split())
+    assert str(empty) in said and "--fresh" in said and not empty.exists()
