@@ -196,7 +196,11 @@ class Composer:
         self.llm = llm or LLMSettings()
         self.guideline_max_age = guideline_max_age
         #: Names of the consumer and drug pages: a question naming one is medical.
-        self.topics: set[str] = set().union(*(topic_names(d) for d in documents.values()))
+        #: In how many of those pages each name stands (a hidden page's own names go with it).
+        self._name_counts: Counter[str] = Counter(
+            t for d in documents.values() for t in topic_names(d)
+        )
+        self.topics: set[str] = set(self._name_counts)
         #: In how many document titles each word occurs: the rarest focus word is a key word.
         self.title_words: Counter[str] = Counter(
             w for d in documents.values() for w in extractive.token_set(d.title or "")
@@ -232,10 +236,10 @@ class Composer:
     @contextmanager
     def hiding(self, ids: Iterable[str]) -> Iterator[None]:
         """Topic names that only these documents give are set aside for a while."""
-        hidden = set(ids)
-        counts = Counter(t for d in self.documents.values() for t in topic_names(d))
-        held = Counter(t for i in hidden if i in self.documents for t in topic_names(self.documents[i]))
-        dropped = {t for t, n in held.items() if counts[t] == n} & self.topics
+        held = Counter(
+            t for i in set(ids) if i in self.documents for t in topic_names(self.documents[i])
+        )
+        dropped = {t for t, n in held.items() if self._name_counts[t] == n} & self.topics
         self.topics -= dropped
         try:
             yield
